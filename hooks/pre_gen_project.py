@@ -1,0 +1,99 @@
+"""Validate the answers before cookiecutter writes anything.
+
+Each check returns an error line or None; the first error is printed and the
+hook exits 1, so cookiecutter removes the half-made project.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+MODES = ("hs256", "jwks", "dev")
+SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# Package names that would shadow a dependency or the test folder.
+RESERVED_PACKAGES = {"fastapi", "jose", "pydantic", "pydantic_settings", "starlette", "tests", "uvicorn"}
+SINGLE_LINE_FIELDS = ("project_name", "description", "author_name", "jwt_issuer", "jwt_audience")
+
+
+def check_slug(slug: str) -> str | None:
+    """The slug names the folder and the distribution: kebab-case ASCII."""
+    if SLUG.fullmatch(slug):
+        return None
+    return f"project_slug {slug!r} must be kebab-case: lower-case letters and digits, starting with a letter"
+
+
+def check_package(name: str) -> str | None:
+    """The package must be importable and must not shadow anything we import."""
+    if not PACKAGE.fullmatch(name) or keyword.iskeyword(name):
+        return f"package_name {name!r} is not a valid Python package name (use snake_case, start with a letter)"
+    if name in RESERVED_PACKAGES or name in sys.stdlib_module_names:
+        return f"package_name {name!r} would shadow another module; pick another name"
+    return None
+
+
+def check_url(field: str, url: str) -> str | None:
+    """Only https is allowed, except on loopback where http helps local testing."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.scheme not in ("http", "https"):
+        return f"{field} {url!r} is not an http(s) URL"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return f"{field} {url!r} must use https (http is allowed only on 127.0.0.1, localhost and [::1])"
+    if parts.username or parts.password or parts.fragment:
+        return f"{field} {url!r} must not carry credentials or a #fragment"
+    return None
+
+
+def check_single_line(field: str, value: str) -> str | None:
+    """Free-text answers end up in TOML and Markdown, so they stay on one line."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return f"{field} must be a single line of text without control characters"
+    return None
+
+
+def validate(answers: Mapping[str, str]) -> str | None:
+    """Return the first problem with the answers, or None when all is well."""
+    mode = answers["auth_mode"]
+    if mode not in MODES:
+        return f"auth_mode {mode!r} must be one of: {', '.join(MODES)}"
+    if not answers["project_name"].strip():
+        return "project_name must not be empty"
+    for field in SINGLE_LINE_FIELDS:
+        if error := check_single_line(field, answers[field]):
+            return error
+    if error := check_slug(answers["project_slug"]) or check_package(answers["package_name"]):
+        return error
+    issuer, jwks_url = answers["jwt_issuer"].strip(), answers["jwks_url"].strip()
+    if not answers["jwt_audience"].strip():
+        return "jwt_audience must not be empty: every token is checked against it"
+    if mode == "jwks":
+        if not issuer and not jwks_url:
+            return "jwks mode needs jwt_issuer (for OIDC discovery) or jwks_url"
+        if jwks_url and (error := check_url("jwks_url", jwks_url)):
+            return error
+        if issuer and (error := check_url("jwt_issuer", issuer)):
+            return error
+    elif jwks_url:
+        return f"jwks_url is used only in jwks mode; leave it empty for {mode}"
+    elif "://" in issuer and (error := check_url("jwt_issuer", issuer)):
+        return error
+    return None
+
+
+def main() -> int:
+    answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    error = validate(answers)
+    if error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The service package: see README.md for how to run and configure it."""

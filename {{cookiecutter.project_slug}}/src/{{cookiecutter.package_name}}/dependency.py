@@ -1,0 +1,83 @@
+"""FastAPI dependencies that guard the routes: ``has_access`` and ``require_scopes``.
+
+Errors follow RFC 6750 §3: a missing token gets a bare ``Bearer`` challenge,
+a bad one ``error="invalid_token"``, a missing scope 403 ``insufficient_scope``.
+On a WebSocket the same failures close the socket with code 1008.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, NoReturn
+
+from fastapi import Depends, HTTPException, WebSocketException, status
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from starlette.requests import HTTPConnection
+
+from .auth import Authenticator, KeyUnavailableError
+from .tokens import InvalidTokenError, TokenClaims
+
+logger = logging.getLogger(__name__)
+
+
+class BearerToken(SecurityBase):
+    """Read ``Authorization: Bearer <token>``; documented in OpenAPI as a bearer JWT scheme."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(bearerFormat="JWT")
+        self.scheme_name = "BearerJWT"
+
+    async def __call__(self, conn: HTTPConnection) -> str | None:
+        values = conn.headers.getlist("authorization")
+        if len(values) != 1:
+            return None
+        scheme, _, token = values[0].partition(" ")
+        if scheme.lower() != "bearer" or not token or token != token.strip(" "):
+            return None
+        return token
+
+
+bearer_token = BearerToken()
+
+
+def _deny(conn: HTTPConnection, code: int, reason: str, headers: dict[str, str]) -> NoReturn:
+    if conn.scope["type"] == "websocket":
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
+    raise HTTPException(status_code=code, detail=reason, headers=headers)
+
+
+async def has_access(conn: HTTPConnection, token: Annotated[str | None, Depends(bearer_token)]) -> TokenClaims:
+    """Return the verified claims of the request's bearer token, or refuse the request."""
+    if token is None:
+        logger.info("auth denied reason=missing_token")
+        _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": "Bearer"})
+    authenticator: Authenticator = conn.app.state.authenticator
+    try:
+        claims = await authenticator.authenticate(token)
+    except InvalidTokenError as exc:
+        logger.info("auth denied reason=%s", exc.reason)
+        _deny(conn, 401, "Invalid token", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    except KeyUnavailableError as exc:
+        logger.warning("auth unavailable reason=%s", exc.reason)
+        _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
+    logger.debug("auth granted sub=%s", claims.sub)
+    return claims
+
+
+Claims = Annotated[TokenClaims, Depends(has_access)]
+
+
+def require_scopes(*scopes: str) -> Callable[[HTTPConnection, TokenClaims], Coroutine[Any, Any, TokenClaims]]:
+    """Build a dependency that lets a request through only if its token has every scope."""
+    needed = frozenset(scopes)
+    challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(needed))}"'
+
+    async def check_scopes(conn: HTTPConnection, claims: Claims) -> TokenClaims:
+        if not needed <= claims.scopes:
+            logger.info("auth denied reason=insufficient_scope sub=%s", claims.sub)
+            _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
+        return claims
+
+    return check_scopes

@@ -1,0 +1,1 @@
+"""The service's routers; ``main.py`` decides which ones are protected."""

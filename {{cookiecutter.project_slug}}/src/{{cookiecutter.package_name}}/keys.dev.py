@@ -1,0 +1,65 @@
+"""dev mode: signatures are NOT checked. For local development only.
+
+The token must still be a well-formed JWS with a known signing algorithm,
+and ``exp``, ``aud`` and ``iss`` are still checked when present or configured.
+The service refuses to start when ``APP_ENV=production``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from pydantic import model_validator
+
+from . import tokens
+from .settings import AuthSettings
+from .tokens import ParsedToken, SigningKey
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+# Every signing algorithm a real issuer might use; never "none".
+KNOWN_ALGORITHMS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"})
+
+
+class Settings(AuthSettings):
+    """dev settings: refuse to exist in production."""
+
+    @model_validator(mode="after")
+    def _never_in_production(self) -> Settings:
+        if self.app_env.strip().lower() in {"prod", "production"}:
+            raise ValueError(
+                "dev auth mode does not check token signatures and must never run with "
+                "APP_ENV=production; re-bake the project with auth_mode=hs256 or jwks"
+            )
+        return self
+
+
+def signing_key(settings: Settings) -> SigningKey:
+    """A throwaway key: dev mode never checks signatures, so any key will do."""
+    return tokens.load_key(secrets.token_urlsafe(32), ALGORITHM)
+
+
+class Signatures:
+    """Accept any signature. Start-up says so loudly."""
+
+    algorithms = KNOWN_ALGORITHMS
+    require_exp = False
+    ready = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._env = settings.app_env
+
+    async def check(self, token: ParsedToken) -> None:
+        """Deliberately empty: this is what makes dev mode unsafe."""
+
+    async def start(self) -> None:
+        logger.warning(
+            "!!! AUTH MODE 'dev': TOKEN SIGNATURES ARE NOT CHECKED (APP_ENV=%s). "
+            "Anyone can forge a token. Never expose this service to real traffic. !!!",
+            self._env,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

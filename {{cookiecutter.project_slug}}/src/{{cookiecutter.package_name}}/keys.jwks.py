@@ -1,0 +1,94 @@
+"""jwks mode: tokens are signed by an identity provider with asymmetric keys.
+
+Keys come from ``AUTH_JWKS_URL`` or, when it is empty, from OIDC discovery at
+``{AUTH_ISSUER}/.well-known/openid-configuration``. Only the asymmetric
+algorithms in ``AUTH_ALGORITHMS`` are accepted, and a key is chosen by the
+token's ``kid`` from our own cache: ``jku``, ``x5u``, ``jwk`` and ``x5c``
+headers are never followed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from . import tokens
+from .jwks import JwksCache, JwksPolicy, check_url
+from .settings import AuthSettings
+from .tokens import ParsedToken
+
+Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
+
+
+class Settings(AuthSettings):
+    """jwks settings: where the provider's keys are and how long to trust them."""
+
+    jwks_url: str | None = Field(
+        default="{{ cookiecutter.jwks_url }}",
+        description="The provider's JWKS URL; empty means OIDC discovery from AUTH_ISSUER.",
+    )
+    algorithms: frozenset[Algorithm] = Field(default=frozenset({"RS256", "ES256"}))
+    http_timeout_seconds: float = Field(default=3, gt=0, le=30)
+    jwks_default_ttl_seconds: float = Field(default=600, gt=0)
+    jwks_min_ttl_seconds: float = Field(default=60, ge=0)
+    jwks_max_ttl_seconds: float = Field(default=86400, gt=0)
+    jwks_refetch_cooldown_seconds: float = Field(default=30, ge=0)
+    jwks_failure_backoff_seconds: float = Field(default=5, ge=0)
+    jwks_max_stale_seconds: float = Field(default=21600, ge=0)
+    jwks_max_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _secure_jwks_url(cls, value: str | None) -> str | None:
+        return check_url(value) if value else None
+
+    @model_validator(mode="after")
+    def _keys_can_be_found(self) -> Settings:
+        if self.jwks_url is None:
+            if self.issuer is None:
+                raise ValueError("set AUTH_JWKS_URL, or AUTH_ISSUER for OIDC discovery")
+            check_url(self.issuer)
+        return self
+
+    def policy(self) -> JwksPolicy:
+        """The cache policy these settings describe."""
+        return JwksPolicy(
+            default_ttl=self.jwks_default_ttl_seconds,
+            min_ttl=self.jwks_min_ttl_seconds,
+            max_ttl=self.jwks_max_ttl_seconds,
+            refetch_cooldown=self.jwks_refetch_cooldown_seconds,
+            failure_backoff=self.jwks_failure_backoff_seconds,
+            max_stale=self.jwks_max_stale_seconds,
+            http_timeout=self.http_timeout_seconds,
+            max_bytes=self.jwks_max_bytes,
+        )
+
+
+class Signatures:
+    """Check signatures with the provider's keys, chosen by ``kid`` and ``alg``."""
+
+    require_exp = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.algorithms: frozenset[str] = frozenset(settings.algorithms)
+        self.jwks = JwksCache(
+            issuer=settings.issuer,
+            jwks_url=settings.jwks_url,
+            algorithms=self.algorithms,
+            policy=settings.policy(),
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.jwks.ready
+
+    async def check(self, token: ParsedToken) -> None:
+        key = await self.jwks.key_for(token.kid, token.alg)
+        tokens.verify_signature(token, key)
+
+    async def start(self) -> None:
+        await self.jwks.start()
+
+    async def aclose(self) -> None:
+        await self.jwks.aclose()

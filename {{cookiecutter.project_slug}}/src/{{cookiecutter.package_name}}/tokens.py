@@ -1,0 +1,269 @@
+"""Parse, verify and sign compact JWTs: the only module that imports python-jose.
+
+python-jose is used for what it does well: building key objects and checking
+signatures. Everything it is lax about is done here, strictly and up front:
+the token's shape, its base64url spelling, its JSON, and every registered
+claim. Each failure raises ``InvalidTokenError`` with a short reason code that is
+safe to log (it never contains the token).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jose import jwk
+from jose.backends.base import Key
+from jose.exceptions import JOSEError
+from pydantic import BaseModel, ConfigDict
+
+SigningKey = Key
+# Three base64url segments, no padding: the only spelling we accept (RFC 7515 §7.1).
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Header parameters we do not implement; a token that needs them is refused.
+REFUSED_HEADERS = frozenset({"crit", "zip", "enc"})
+MAX_KID_LENGTH = 256
+
+
+class InvalidTokenError(Exception):
+    """The token must be refused with 401 ``invalid_token``; ``reason`` is a log-safe code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenClaims(BaseModel):
+    """The verified claims of an access token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    scopes: frozenset[str] = frozenset()
+    iss: str | None = None
+    aud: list[str] = []
+    exp: float | None = None
+    nbf: float | None = None
+    claims: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    """A token whose shape and JSON were checked, but not yet its signature."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    @property
+    def alg(self) -> str:
+        return str(self.header["alg"])
+
+    @property
+    def kid(self) -> str | None:
+        kid = self.header.get("kid")
+        return kid if isinstance(kid, str) else None
+
+
+def _b64decode(segment: str) -> bytes:
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    # Refuse any spelling but the canonical one, so a token has exactly one form.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+        raise InvalidTokenError("non_canonical_base64")
+    return raw
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate member name")
+    return obj
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_unique_object, parse_float=_finite_float, parse_constant=_refuse_constant
+)
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise InvalidTokenError(f"malformed_{what}") from None
+    if not isinstance(value, dict):
+        raise InvalidTokenError(f"malformed_{what}")
+    return value
+
+
+def parse(token: str, *, max_bytes: int, algorithms: Iterable[str]) -> ParsedToken:
+    """Check the token's shape, spelling, JSON and header before any crypto runs."""
+    if len(token) > max_bytes:
+        raise InvalidTokenError("too_large")
+    if not COMPACT_JWS.fullmatch(token):
+        raise InvalidTokenError("malformed")
+    header_b64, claims_b64, signature_b64 = token.split(".")
+    try:
+        header = _json_object(_b64decode(header_b64), "header")
+        claims = _json_object(_b64decode(claims_b64), "claims")
+        signature = _b64decode(signature_b64)
+    except (binascii.Error, ValueError):
+        raise InvalidTokenError("non_canonical_base64") from None
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms:
+        raise InvalidTokenError("alg_not_allowed")
+    if REFUSED_HEADERS.intersection(header):
+        raise InvalidTokenError("unsupported_header")
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
+        raise InvalidTokenError("malformed_kid")
+    return ParsedToken(header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
+
+
+def verify_signature(token: ParsedToken, key: SigningKey) -> None:
+    """Check the signature with a prebuilt key object; the key decides the algorithm."""
+    try:
+        valid = key.verify(token.signing_input, token.signature)
+    except (JOSEError, ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise InvalidTokenError("bad_signature")
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
+    if name not in claims:
+        if required:
+            raise InvalidTokenError(f"{name}_missing")
+        return None
+    value = claims[name]
+    # bool is an int in Python, but never a NumericDate.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTokenError(f"{name}_invalid")
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidTokenError(f"{name}_invalid") from None
+
+
+def _audiences(claims: Mapping[str, Any]) -> list[str]:
+    aud = claims.get("aud")
+    if aud is None and "aud" not in claims:
+        return []
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
+        return aud
+    raise InvalidTokenError("aud_invalid")
+
+
+def _scopes(claims: Mapping[str, Any], scope_claims: Iterable[str]) -> frozenset[str]:
+    found: set[str] = set()
+    for name in scope_claims:
+        value = claims.get(name)
+        if isinstance(value, str):
+            found.update(value.split())
+        elif isinstance(value, list):
+            found.update(item for item in value if isinstance(item, str))
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRules:
+    """What the claims must satisfy; built once from the settings."""
+
+    issuer: str | None
+    audience: str | None
+    leeway: float
+    require_exp: bool
+    scope_claims: tuple[str, ...]
+
+
+def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
+    """Check every registered claim strictly (RFC 7519 §4.1, RFC 8725 §3.8-3.9)."""
+    now = time.time() if now is None else now
+    leeway = rules.leeway
+    exp = _numeric_date(claims, "exp", required=rules.require_exp)
+    nbf = _numeric_date(claims, "nbf", required=False)
+    iat = _numeric_date(claims, "iat", required=False)
+    if exp is not None and exp <= now - leeway:
+        raise InvalidTokenError("expired")
+    if nbf is not None and nbf > now + leeway:
+        raise InvalidTokenError("not_yet_valid")
+    if iat is not None and iat > now + leeway:
+        raise InvalidTokenError("issued_in_future")
+    iss = claims.get("iss")
+    if iss is not None and not isinstance(iss, str):
+        raise InvalidTokenError("iss_invalid")
+    if rules.issuer is not None and iss != rules.issuer:
+        raise InvalidTokenError("iss_mismatch")
+    aud = _audiences(claims)
+    if rules.audience is not None and rules.audience not in aud:
+        raise InvalidTokenError("aud_mismatch")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidTokenError("sub_invalid")
+    return TokenClaims(
+        sub=sub,
+        scopes=_scopes(claims, rules.scope_claims),
+        iss=iss,
+        aud=aud,
+        exp=exp,
+        nbf=nbf,
+        claims=claims,
+    )
+
+
+def still_valid(claims: TokenClaims, *, leeway: float, now: float | None = None) -> bool:
+    """Re-check the time window of claims that were verified earlier."""
+    now = time.time() if now is None else now
+    if claims.exp is not None and claims.exp <= now - leeway:
+        return False
+    return claims.nbf is None or claims.nbf <= now + leeway
+
+
+def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
+    """Build a key object once, for one algorithm; raises ValueError on bad material."""
+    try:
+        return jwk.construct(material, alg)
+    except (JOSEError, ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"unusable {alg} key: {exc}") from None
+
+
+def sign(
+    claims: Mapping[str, Any],
+    key: SigningKey,
+    alg: str,
+    *,
+    kid: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+) -> str:
+    """Serialise and sign claims as a compact JWS; ``headers`` adds header parameters."""
+    header: dict[str, Any] = {"alg": alg, "typ": "JWT", **(headers or {})}
+    if kid is not None:
+        header["kid"] = kid
+    signing_input = ".".join(
+        _b64encode(json.dumps(part, separators=(",", ":")).encode("utf-8")) for part in (header, claims)
+    )
+    return f"{signing_input}.{_b64encode(key.sign(signing_input.encode('ascii')))}"

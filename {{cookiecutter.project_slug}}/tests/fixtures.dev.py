@@ -1,0 +1,19 @@
+"""dev fixtures: tokens may be signed with any key, since none is checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from {{ cookiecutter.package_name }}.keys import ALGORITHM, Settings, signing_key
+
+from .support import AUDIENCE, ISSUER, Signer
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None, issuer=ISSUER, audience=AUDIENCE, app_env="development")
+
+
+@pytest.fixture
+def signer(settings: Settings) -> Signer:
+    return Signer(signing_key(settings), ALGORITHM)

@@ -1,0 +1,55 @@
+"""``python -m <package>.mint`` prints tokens that the service accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.package_name }}.mint import main
+
+from .support import AUDIENCE, ISSUER
+
+
+@pytest.fixture(autouse=True)
+def mint_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point ``Settings()`` at the test issuer and keep any real ``.env`` out of reach."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTH_ISSUER", ISSUER)
+    monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("AUTH_SECRET", "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+
+
+def test_minted_token_is_accepted_with_its_scopes(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sub", "carol", "--scope", "items:read", "--ttl", "60"]) == 0
+    token = capsys.readouterr().out.strip()
+    response = client.get("/items", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["sub"] == "carol"
+
+
+def test_json_output_carries_token_and_claims(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "--sub", "dave", "--ttl", "120"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert output["token_type"] == "Bearer"
+    assert output["claims"]["sub"] == "dave"
+    assert output["claims"]["exp"] - output["claims"]["iat"] == 120
+    assert output["access_token"].count(".") == 2
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5", "999999999", "soon"])
+def test_bad_ttl_is_refused_with_usage_error(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ttl", ttl])
+    assert exit_info.value.code == 2
+    assert "--ttl" in capsys.readouterr().err
+
+
+def test_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    usage = capsys.readouterr().out
+    assert all(option in usage for option in ("--sub", "--scope", "--ttl", "--json"))
