@@ -64,6 +64,8 @@ def validate(answers: Mapping[str, str]) -> str | None:
         return f"auth_mode {mode!r} must be one of: {', '.join(MODES)}"
     if not answers["project_name"].strip():
         return "project_name must not be empty"
+    if any(ch in answers["project_name"] for ch in '"\\'):
+        return "project_name must not contain a double quote or a backslash"
     for field in SINGLE_LINE_FIELDS:
         if error := check_single_line(field, answers[field]):
             return error

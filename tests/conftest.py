@@ -1,0 +1,22 @@
+"""Session-wide bakes: one project per auth mode, reused by the slow tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .baked import AUDIENCE, MODES, bake
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each mode baked once, with a package name of its own (``svc_<mode>``)."""
+    root = tmp_path_factory.mktemp("baked")
+    issuers = {"hs256": "https://auth.example.com", "jwks": "http://127.0.0.1:9400", "dev": "https://auth.example.com"}
+    return {
+        mode: bake(
+            root / mode, project_name=f"Svc {mode}", auth_mode=mode, jwt_issuer=issuers[mode], jwt_audience=AUDIENCE
+        )
+        for mode in MODES
+    }

@@ -1,0 +1,168 @@
+"""Fast tier: every mode bakes into exactly the files it should, fully rendered."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from pytest_cookies.plugin import Cookies
+
+from .baked import MODES, bake
+
+COMMON = [
+    "pyproject.toml",
+    "README.md",
+    ".gitignore",
+    ".env.example",
+    ".cookiecutter.json",
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/py.typed",
+    "src/{pkg}/main.py",
+    "src/{pkg}/dependency.py",
+    "src/{pkg}/auth.py",
+    "src/{pkg}/tokens.py",
+    "src/{pkg}/settings.py",
+    "src/{pkg}/keys.py",
+    "src/{pkg}/endpoints/__init__.py",
+    "src/{pkg}/endpoints/hello.py",
+    "src/{pkg}/endpoints/me.py",
+    "src/{pkg}/endpoints/items.py",
+    "src/{pkg}/endpoints/health.py",
+    "tests/conftest.py",
+    "tests/fixtures.py",
+    "tests/test_access.py",
+]
+ONLY_IN = {
+    "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py", ".env"],
+    "jwks": ["src/{pkg}/jwks.py", "tests/idp.py", "tests/test_jwks.py"],
+    "dev": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_dev.py"],
+}
+AWKWARD_NAMES = {
+    "Café Søk API!": ("cafe-sok-api", "cafe_sok_api"),
+    "  spaced   out  ": ("spaced-out", "spaced_out"),
+    "x": ("x", "x"),
+    "My-API 2": ("my-api-2", "my_api_2"),
+}
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+MODE_SUFFIX = re.compile(r"\.(?:hs256|jwks|dev)(?:\+(?:hs256|jwks|dev))*(?:\.|$)")
+
+
+def bake_ok(cookies: Cookies, **context: str) -> Path:
+    result = cookies.bake(extra_context=context)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Path(result.project_path)
+
+
+def files_of(project: Path) -> set[str]:
+    return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_bakes_its_own_files_and_no_others(cookies: Cookies, mode: str) -> None:
+    project = bake_ok(cookies, auth_mode=mode)
+    files = files_of(project)
+    expected = {name.format(pkg="jwt_service") for name in COMMON + ONLY_IN[mode]}
+    assert expected <= files
+    others = {name.format(pkg="jwt_service") for other in MODES for name in ONLY_IN[other]} - expected
+    assert not others & files
+    assert not [name for name in files if MODE_SUFFIX.search(Path(name).name)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nothing_is_left_unrendered(cookies: Cookies, mode: str) -> None:
+    project = bake_ok(cookies, auth_mode=mode, jwt_issuer="http://127.0.0.1:9400")
+    for path in project.rglob("*"):
+        assert "{{" not in path.name, path
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert not LEFTOVER_JINJA.search(text), f"{path.relative_to(project)} has unrendered Jinja"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_data_files_parse_and_keep_the_answers(cookies: Cookies, mode: str) -> None:
+    project = bake_ok(cookies, auth_mode=mode, description='Says "hi" & more')
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == 'Says "hi" & more'
+    needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
+    assert needs_http_client is (mode == "jwks")
+    answers: dict[str, Any] = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+    assert answers["auth_mode"] == mode
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & answers.keys()
+    assert str(Path.home()) not in json.dumps(answers)
+
+
+@pytest.mark.parametrize(("name", "names"), AWKWARD_NAMES.items())
+def test_awkward_project_names_give_valid_slug_and_package(cookies: Cookies, name: str, names: tuple[str, str]) -> None:
+    project = bake_ok(cookies, project_name=name)
+    slug, package = names
+    assert project.name == slug
+    assert (project / "src" / package / "main.py").is_file()
+    assert f'title="{name}"' in (project / "src" / package / "main.py").read_text(encoding="utf-8")
+
+
+def test_hs256_writes_a_fresh_private_secret(cookies: Cookies) -> None:
+    secrets = set()
+    for _ in range(2):
+        env = bake_ok(cookies, auth_mode="hs256") / ".env"
+        line = env.read_text(encoding="utf-8").strip()
+        assert line.startswith("AUTH_SECRET=")
+        secrets.add(line.removeprefix("AUTH_SECRET="))
+        assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert len(secrets) == 2
+    assert all(len(secret) >= 43 for secret in secrets)  # 43 base64 characters carry 256 bits
+
+
+@pytest.mark.parametrize("mode", ["jwks", "dev"])
+def test_other_modes_write_no_env_file(cookies: Cookies, mode: str) -> None:
+    assert not (bake_ok(cookies, auth_mode=mode) / ".env").exists()
+
+
+BAD_ANSWERS = [
+    ({"project_name": "   "}, "project_name"),
+    ({"project_slug": "Bad_Slug"}, "project_slug"),
+    ({"package_name": "2fast"}, "package_name"),
+    ({"package_name": "class"}, "package_name"),
+    ({"package_name": "fastapi"}, "shadow"),
+    ({"package_name": "json"}, "shadow"),
+    ({"project_name": "123"}, "project_slug"),
+    ({"auth_mode": "jwks", "jwt_issuer": "", "jwks_url": ""}, "jwt_issuer"),
+    ({"auth_mode": "jwks", "jwt_issuer": "http://idp.example.com"}, "https"),
+    ({"auth_mode": "jwks", "jwks_url": "ftp://idp.example.com/keys"}, "jwks_url"),
+    ({"auth_mode": "jwks", "jwks_url": "http://10.0.0.1/keys"}, "https"),
+    ({"auth_mode": "hs256", "jwks_url": "https://idp.example.com/keys"}, "only in jwks mode"),
+    ({"jwt_audience": ""}, "jwt_audience"),
+    ({"description": "two\nlines"}, "single line"),
+    ({"project_name": 'Say "hi"'}, "quote"),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), BAD_ANSWERS, ids=[str(case[0]) for case in BAD_ANSWERS])
+def test_bad_answers_stop_before_anything_is_written(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str], message: str
+) -> None:
+    output_dir = tmp_path / "out"
+    with pytest.raises(FailedHookException):
+        bake(output_dir, **context)
+    error_lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert len(error_lines) == 1
+    assert message in error_lines[0]
+    assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_unknown_auth_mode_is_refused_by_cookiecutter_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"choices are \['hs256', 'jwks', 'dev'\]"):
+        bake(tmp_path, auth_mode="rs256")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9400", "http://localhost:8080/realms/x", "http://[::1]:9000"])
+def test_loopback_http_is_allowed_for_local_testing(cookies: Cookies, url: str) -> None:
+    project = bake_ok(cookies, auth_mode="jwks", jwt_issuer=url)
+    assert url in (project / "src/jwt_service/settings.py").read_text(encoding="utf-8")
