@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from .attacks import TALLIES
 from .baked import AUDIENCE, MODES, bake
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    """One line per mode with the attack battery's counted results (``test_attacks.py``)."""
+    tallies = config.stash.get(TALLIES, {})
+    if tallies:
+        terminalreporter.section("attack battery")
+        for mode, tally in tallies.items():
+            terminalreporter.write_line(tally.summary(mode))
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,8 @@ COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Header parameters we do not implement; a token that needs them is refused.
 REFUSED_HEADERS = frozenset({"crit", "zip", "enc"})
 MAX_KID_LENGTH = 256
+# Real claims nest three or four levels; deeper JSON would only exhaust recursion later on.
+MAX_JSON_DEPTH = 32
 
 
 class InvalidTokenError(Exception):
@@ -113,9 +115,26 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         value = _STRICT_JSON.decode(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise InvalidTokenError(f"malformed_{what}") from None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or _too_deep(value, raw):
         raise InvalidTokenError(f"malformed_{what}")
     return value
+
+
+def _too_deep(value: dict[str, Any], raw: bytes) -> bool:
+    """Whether containers nest deeper than ``MAX_JSON_DEPTH``, checked without recursion."""
+    if raw.count(b"{") + raw.count(b"[") <= MAX_JSON_DEPTH:  # cannot be deeper: skip the walk
+        return False
+    level: list[Any] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def parse(token: str, *, max_bytes: int, algorithms: Iterable[str]) -> ParsedToken:

@@ -1,0 +1,113 @@
+"""The attack battery: every case of ``attacks.py``, over real HTTP, against each baked mode under uvicorn.
+
+Each mode is served once for the whole module; jwks mode against a loopback
+provider with RS256 and ES256 keys. A second loopback server plays the attacker:
+tokens point at it through ``jku``, ``x5u``, ``iss`` and ``kid``, and it must
+never receive a request. The counted results are printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from .attacks import CASES, TALLIES, Case, Keys, Kit, Probe, Tally, jose_key
+from .baked import AUDIENCE, MODES, clean_env, serve
+from .provider import Provider
+
+pytestmark = pytest.mark.slow
+ISSUER = "https://auth.example.com"
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    challenges: list[str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Target:
+    """One served mode: where it listens, how to build its tokens, and its tally."""
+
+    kit: Kit
+    host: str
+    port: int
+    tally: Tally
+
+    def send(self, probe: Probe) -> Reply:
+        """Send the probe's raw header lines as they are: no client tidies them up."""
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.putrequest("GET", probe.path, skip_accept_encoding=True)
+            for name, value in probe.headers:
+                connection.putheader(name, value)
+            connection.endheaders()
+            response = connection.getresponse()
+            return Reply(response.status, response.headers.get_all("WWW-Authenticate") or [], response.read())
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    return Keys.generate(secret=secrets.token_urlsafe(48))
+
+
+@pytest.fixture(scope="module")
+def attacker(keys: Keys) -> Iterator[Provider]:
+    """The attacker's own JWKS and discovery server, counting every request it gets."""
+    with Provider({"attacker": jose_key(keys.attacker_rsa, "RS256")}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=MODES)
+def target(
+    request: pytest.FixtureRequest, baked: dict[str, Path], keys: Keys, attacker: Provider, pytestconfig: pytest.Config
+) -> Iterator[Target]:
+    mode: str = request.param
+    with ExitStack() as stack:
+        issuer = ISSUER
+        if mode == "jwks":
+            issuer = stack.enter_context(Provider(keys.provider_keys())).issuer
+        env = clean_env(AUTH_ISSUER=issuer, AUTH_AUDIENCE=AUDIENCE)
+        if mode == "hs256":
+            env["AUTH_SECRET"] = keys.secret
+        address = urlsplit(stack.enter_context(serve(baked[mode], f"svc_{mode}", env)))
+        assert address.hostname is not None
+        assert address.port is not None
+        tally = pytestconfig.stash.setdefault(TALLIES, {}).setdefault(mode, Tally())
+        yield Target(Kit(mode, keys, issuer, AUDIENCE, attacker.issuer), address.hostname, address.port, tally)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_attack_gets_its_stated_answer(target: Target, case: Case, attacker: Provider) -> None:
+    mode = target.kit.mode
+    probe = case.build(target.kit)
+    reply = target.send(probe)
+    target.tally.record(case, mode, reply.status)
+
+    expected = case.expected(mode)
+    assert reply.status < 500, f"{mode} answered {reply.status}: {reply.body[:300]!r}"
+    assert reply.status == expected.status, f"{mode} answered {reply.status}, not {expected}: {reply.body[:300]!r}"
+    assert reply.challenges == ([expected.challenge] if expected.challenge else [])
+    for _, value in probe.headers:
+        credential = value.partition(b" ")[2]
+        assert len(credential) < 16 or credential not in reply.body, "the token came back in the body"
+    assert target.kit.keys.secret.encode() not in reply.body
+    if case.baits_attacker:
+        assert sum(attacker.requests.values()) == 0, attacker.requests
+
+
+def test_every_case_was_counted_and_the_attacker_heard_nothing(target: Target, attacker: Provider) -> None:
+    """Runs after the cases of its mode: the summary covers all of them, and no header was followed."""
+    tally = target.tally
+    assert (tally.cases, tally.accepted_forgeries, tally.server_errors) == (len(CASES), 0, 0)
+    assert sum(attacker.requests.values()) == 0, attacker.requests
