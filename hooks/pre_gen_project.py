@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 MODES = ("hs256", "jwks", "dev")
+PROVIDERS = ("generic-oidc", "auth0", "entra-id", "keycloak", "cognito")
+HOSTNAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+COGNITO_POOL = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d_[A-Za-z0-9]+")
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -50,6 +54,23 @@ def check_url(field: str, url: str) -> str | None:
     return None
 
 
+def check_tenant(provider: str, tenant: str) -> str | None:
+    """Each provider needs one thing to find its issuer; check it has the right form."""
+    if provider == "generic-oidc":
+        return None if not tenant else "idp_tenant is used only with a named idp_provider; leave it empty"
+    if provider == "auth0" and not HOSTNAME.fullmatch(tenant):
+        return f"idp_tenant {tenant!r} must be your Auth0 domain, e.g. my-tenant.eu.auth0.com"
+    if provider == "entra-id" and not GUID.fullmatch(tenant):
+        return f"idp_tenant {tenant!r} must be your Entra tenant ID, a GUID like 00000000-0000-0000-0000-000000000000"
+    if provider == "keycloak":
+        if "/realms/" not in tenant:
+            return f"idp_tenant {tenant!r} must be your Keycloak realm URL, e.g. https://kc.example.com/realms/myrealm"
+        return check_url("idp_tenant", tenant)
+    if provider == "cognito" and not COGNITO_POOL.fullmatch(tenant):
+        return f"idp_tenant {tenant!r} must be your Cognito user pool ID, e.g. eu-west-1_AbCdEf123"
+    return None
+
+
 def check_single_line(field: str, value: str) -> str | None:
     """Free-text answers end up in TOML and Markdown, so they stay on one line."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -74,6 +95,13 @@ def validate(answers: Mapping[str, str]) -> str | None:
     issuer, jwks_url = answers["jwt_issuer"].strip(), answers["jwks_url"].strip()
     if not answers["jwt_audience"].strip():
         return "jwt_audience must not be empty: every token is checked against it"
+    provider = answers.get("idp_provider", "generic-oidc")
+    if provider not in PROVIDERS:
+        return f"idp_provider {provider!r} must be one of: {', '.join(PROVIDERS)}"
+    if mode != "jwks" and provider != "generic-oidc":
+        return f"idp_provider is used only in jwks mode; keep generic-oidc for {mode}"
+    if error := check_tenant(provider, answers.get("idp_tenant", "").strip()):
+        return error
     if mode == "jwks":
         if not issuer and not jwks_url:
             return "jwks mode needs jwt_issuer (for OIDC discovery) or jwks_url"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from {{ cookiecutter.package_name }} import tokens
 from {{ cookiecutter.package_name }}.keys import Settings
 from {{ cookiecutter.package_name }}.main import create_app
 
-from .support import Signer
+from .support import Signer, access_claims
 
 # The auth mode's own fixtures: settings, signer (and, in jwks mode, provider).
 pytest_plugins = ["tests.fixtures"]
@@ -40,14 +39,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def mint(settings: Settings, signer: Signer) -> Mint:
-    """Sign a token the service accepts; keyword arguments override claims, None drops one."""
+    """Sign a token the service accepts; keywords as for ``support.access_claims``."""
 
     def make(**overrides: Any) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {"sub": "alice", "iss": settings.issuer, "aud": settings.audience}
-        claims.update(iat=now, exp=now + 300)
-        claims.update(overrides)
-        kept = {name: value for name, value in claims.items() if value is not None}
-        return tokens.sign(kept, signer.key, signer.alg, kid=signer.kid)
+        return tokens.sign(access_claims(settings, **overrides), signer.key, signer.alg, kid=signer.kid)
 
     return make

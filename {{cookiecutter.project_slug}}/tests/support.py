@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import time
+from typing import Any, NamedTuple
 
+from {{ cookiecutter.package_name }}.settings import AuthSettings
 from {{ cookiecutter.package_name }}.tokens import SigningKey
 
 ISSUER = "https://issuer.test"
@@ -16,3 +18,27 @@ class Signer(NamedTuple):
     key: SigningKey
     alg: str
     kid: str | None = None
+
+
+def nested(path: str, value: object) -> dict[str, Any]:
+    """A claim at a dotted path: ``realm_access.roles`` → ``{"realm_access": {"roles": value}}``."""
+    head, _, rest = path.partition(".")
+    return {head: nested(rest, value) if rest else value}
+
+
+def access_claims(settings: AuthSettings, *, scopes: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Claims of a valid access token under ``settings``' claim mapping.
+
+    ``audience=`` sets the configured audience claim, ``scopes=`` the first
+    configured scope claim; other keywords replace claims, and None drops one.
+    """
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": "alice", "iss": settings.issuer, "iat": now, "exp": now + 300}
+    claims[settings.audience_claim] = overrides.pop("audience", settings.audience)
+    for pair in settings.required_claims:
+        name, _, value = pair.partition("=")
+        claims[name] = value
+    if scopes is not None:
+        claims.update(nested(settings.scope_claims[0], scopes))
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not None}

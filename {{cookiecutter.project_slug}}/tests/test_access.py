@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.auth import Authenticator
+from {{ cookiecutter.package_name }}.keys import Settings
 
 from .conftest import Mint
+from .support import nested
 
 INVALID = 'Bearer error="invalid_token"'
 
@@ -60,21 +62,29 @@ def test_junk_token_gets_401_invalid_token(client: TestClient, junk: str) -> Non
 
 
 def test_me_returns_verified_claims(client: TestClient, mint: Mint) -> None:
-    response = client.get("/me", headers=bearer(mint(sub="bob", scope="a b", scp=["c"])))
+    response = client.get("/me", headers=bearer(mint(sub="bob", scopes="a b")))
     assert response.status_code == 200
     body = response.json()
     assert body["sub"] == "bob"
-    assert sorted(body["scopes"]) == ["a", "b", "c"]
+    assert sorted(body["scopes"]) == ["a", "b"]
+
+
+def test_scopes_from_every_scope_claim_are_merged(client: TestClient, mint: Mint, settings: Settings) -> None:
+    claims: dict[str, object] = {}
+    for index, path in enumerate(settings.scope_claims):
+        claims.update(nested(path, [f"s{index}"]))
+    body = client.get("/me", headers=bearer(mint(**claims))).json()
+    assert sorted(body["scopes"]) == [f"s{index}" for index in range(len(settings.scope_claims))]
 
 
 def test_items_without_scope_gets_403_insufficient_scope(client: TestClient, mint: Mint) -> None:
-    response = client.get("/items", headers=bearer(mint(scope="other")))
+    response = client.get("/items", headers=bearer(mint(scopes="other")))
     assert response.status_code == 403
     assert response.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="items:read"'
 
 
 def test_items_with_scope_is_allowed(client: TestClient, mint: Mint) -> None:
-    response = client.get("/items", headers=bearer(mint(scope="items:read")))
+    response = client.get("/items", headers=bearer(mint(scopes="items:read")))
     assert response.status_code == 200
     assert response.json()[0]["name"] == "hammer"
 
@@ -85,9 +95,10 @@ def test_items_with_scope_is_allowed(client: TestClient, mint: Mint) -> None:
         {"exp": int(time.time()) - 3600},
         {"nbf": int(time.time()) + 3600},
         {"iat": int(time.time()) + 3600},
-        {"aud": "api://someone-else"},
-        {"aud": ["api://a", "api://b"]},
-        {"aud": None},
+        {"audience": "api://someone-else"},
+        {"audience": ["api://a", "api://b"]},
+        {"audience": None},
+        {"audience": 42},
         {"iss": "https://evil.test"},
         {"iss": None},
         {"sub": None},
@@ -105,8 +116,8 @@ def test_bad_claims_get_401_invalid_token(client: TestClient, mint: Mint, claims
     assert response.headers["WWW-Authenticate"] == INVALID
 
 
-def test_audience_list_containing_ours_is_accepted(client: TestClient, mint: Mint) -> None:
-    response = client.get("/me", headers=bearer(mint(aud=["api://other", "api://test"])))
+def test_audience_list_containing_ours_is_accepted(client: TestClient, mint: Mint, settings: Settings) -> None:
+    response = client.get("/me", headers=bearer(mint(audience=["api://other", settings.audience])))
     assert response.status_code == 200
 
 

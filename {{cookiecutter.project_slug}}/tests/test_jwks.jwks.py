@@ -8,6 +8,7 @@ import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -22,7 +23,7 @@ from {{ cookiecutter.package_name }}.tokens import SigningKey
 
 from .conftest import Mint
 from .idp import Provider
-from .support import AUDIENCE, Signer
+from .support import AUDIENCE, Signer, access_claims
 
 DISCOVERY = "/.well-known/openid-configuration"
 
@@ -31,9 +32,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def sign(signer: Signer, issuer: str, **extra: object) -> str:
-    claims = {"sub": "alice", "iss": issuer, "aud": AUDIENCE, "exp": int(time.time()) + 300, **extra}
-    return tokens.sign(claims, signer.key, signer.alg, kid=signer.kid)
+# The baked claim mapping (scope claims, audience claim, required claims) with a test audience.
+BAKED = Settings(_env_file=None, issuer="https://baked.test", audience=AUDIENCE, jwks_url=None)
+
+
+def sign(signer: Signer, issuer: str, **extra: Any) -> str:
+    return tokens.sign(access_claims(BAKED, iss=issuer, **extra), signer.key, signer.alg, kid=signer.kid)
 
 
 class HmacOverRawBytes(SigningKey):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
+from fastapi import FastAPI
+
 from . import tokens
 from .settings import AuthSettings
 from .tokens import ParsedToken, TokenClaims
@@ -37,6 +39,8 @@ class SignatureCheck(Protocol):
     async def start(self) -> None: ...
 
     async def aclose(self) -> None: ...
+
+    def install(self, app: FastAPI) -> None: ...
 
 
 class VerifiedTokenCache:
@@ -75,6 +79,20 @@ class VerifiedTokenCache:
         return len(self._entries)
 
 
+def claim_rules(settings: AuthSettings, *, require_exp: bool) -> tokens.ClaimRules:
+    """Turn the settings into the rules ``validate_claims`` applies."""
+    issuers = (settings.issuer, *settings.extra_issuers) if settings.issuer else settings.extra_issuers
+    return tokens.ClaimRules(
+        issuers=frozenset(issuers),
+        audience=settings.audience,
+        leeway=settings.leeway_seconds,
+        require_exp=require_exp,
+        scope_paths=tuple(tuple(name.split(".")) for name in settings.scope_claims),
+        audience_claim=settings.audience_claim,
+        required=tuple((name, value) for name, _, value in (pair.partition("=") for pair in settings.required_claims)),
+    )
+
+
 class Authenticator:
     """Turn a bearer token into verified claims, or raise ``InvalidTokenError``/``KeyUnavailableError``."""
 
@@ -82,13 +100,7 @@ class Authenticator:
         self.settings = settings
         self.signatures = signatures
         self.cache = VerifiedTokenCache(settings.token_cache_size)
-        self.rules = tokens.ClaimRules(
-            issuer=settings.issuer,
-            audience=settings.audience,
-            leeway=settings.leeway_seconds,
-            require_exp=signatures.require_exp,
-            scope_claims=settings.scope_claims,
-        )
+        self.rules = claim_rules(settings, require_exp=signatures.require_exp)
 
     async def authenticate(self, token: str) -> TokenClaims:
         """Verify a token: signature first, then every claim."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from fastapi import FastAPI
 from pydantic import model_validator
 
 from . import tokens
@@ -63,3 +64,6 @@ class Signatures:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+    def install(self, app: FastAPI) -> None:
+        """Nothing to add to the app in this mode."""

@@ -6,7 +6,9 @@ is read once and turned into a key object at start-up.
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from . import tokens
 from .settings import AuthSettings
@@ -20,6 +22,9 @@ PLACEHOLDERS = ("change-me", "changeme", "replace-me", "secret", "your-secret")
 
 class Settings(AuthSettings):
     """hs256 settings: ``AUTH_SECRET`` is required."""
+
+    # A refused secret must not be echoed into the start-up error and from there into logs.
+    model_config = SettingsConfigDict(hide_input_in_errors=True)
 
     secret: SecretStr = Field(description="Shared HS256 secret, at least 32 bytes of random data.")
 
@@ -57,3 +62,6 @@ class Signatures:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+    def install(self, app: FastAPI) -> None:
+        """Nothing to add to the app in this mode."""

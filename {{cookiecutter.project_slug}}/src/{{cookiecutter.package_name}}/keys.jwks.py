@@ -9,15 +9,18 @@ headers are never followed.
 
 from __future__ import annotations
 
-from typing import Literal
+import copy
+from typing import Any, Literal
 
+from fastapi import FastAPI
 from pydantic import Field, field_validator, model_validator
 
 from . import tokens
 from .jwks import JwksCache, JwksPolicy, check_url
-from .settings import AuthSettings
+from .settings import AuthSettings, Words
 from .tokens import ParsedToken
 
+OAUTH_SCHEME = "ProviderLogin"
 Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
 
 
@@ -37,6 +40,13 @@ class Settings(AuthSettings):
     jwks_failure_backoff_seconds: float = Field(default=5, ge=0)
     jwks_max_stale_seconds: float = Field(default=21600, ge=0)
     jwks_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    swagger_client_id: str | None = Field(
+        default=None,
+        description="Public client ID that /docs uses to log in at the provider (authorization code + PKCE).",
+    )
+    swagger_scopes: Words = Field(
+        default="openid", validate_default=True, description="Scopes /docs asks for, space-separated."
+    )
 
     @field_validator("jwks_url")
     @classmethod
@@ -71,6 +81,7 @@ class Signatures:
     require_exp = True
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self.algorithms: frozenset[str] = frozenset(settings.algorithms)
         self.jwks = JwksCache(
             issuer=settings.issuer,
@@ -92,3 +103,43 @@ class Signatures:
 
     async def aclose(self) -> None:
         await self.jwks.aclose()
+
+    def install(self, app: FastAPI) -> None:
+        """Let /docs log in at the provider (authorization code + PKCE) when a client ID is set.
+
+        The provider's endpoints come from OIDC discovery, so the login appears in
+        the OpenAPI document once discovery has succeeded.
+        """
+        client_id = self._settings.swagger_client_id
+        if not client_id:
+            return
+        scopes = self._settings.swagger_scopes
+        app.swagger_ui_init_oauth = {
+            "clientId": client_id,
+            "usePkceWithAuthorizationCodeGrant": True,
+            "scopes": " ".join(scopes),
+        }
+        plain_openapi = app.openapi
+        with_login: dict[str, Any] = {}
+
+        def openapi_with_login() -> dict[str, Any]:
+            discovery = self.jwks.discovery
+            if with_login or discovery is None or not discovery.authorization_endpoint or not discovery.token_endpoint:
+                return with_login or plain_openapi()
+            with_login.update(copy.deepcopy(plain_openapi()))
+            with_login["components"]["securitySchemes"][OAUTH_SCHEME] = {
+                "type": "oauth2",
+                "flows": {
+                    "authorizationCode": {
+                        "authorizationUrl": discovery.authorization_endpoint,
+                        "tokenUrl": discovery.token_endpoint,
+                        "scopes": {scope: scope for scope in scopes},
+                    }
+                },
+            }
+            for operation in (op for path in with_login["paths"].values() for op in path.values()):
+                if {"BearerJWT": []} in operation.get("security", []):
+                    operation["security"].append({OAUTH_SCHEME: list(scopes)})
+            return with_login
+
+        app.openapi = openapi_with_login  # type: ignore[method-assign]

@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
     app.state.authenticator = Authenticator(settings, signatures)
+    signatures.install(app)
 
     app.include_router(health.router)
     app.include_router(hello.router, prefix="/hello", dependencies=PROTECTED)

@@ -6,8 +6,18 @@ class in ``keys.py``.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import AliasChoices, BeforeValidator, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_words(value: object) -> object:
+    return tuple(value.split()) if isinstance(value, str) else value
+
+
+# A list given as space-separated words, in the environment and in defaults alike.
+Words = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_words)]
 
 
 class AuthSettings(BaseSettings):
@@ -21,14 +31,29 @@ class AuthSettings(BaseSettings):
         default="{{ cookiecutter.jwt_issuer }}",
         description="Required value of the iss claim; empty disables the check.",
     )
+    extra_issuers: Words = Field(
+        default="{{ cookiecutter.__extra_issuers }}",
+        validate_default=True,
+        description="Other accepted iss values, space-separated (e.g. an identity provider's v1 issuer).",
+    )
     audience: str | None = Field(
         default="{{ cookiecutter.jwt_audience }}",
-        description="Value the aud claim must contain; empty disables the check.",
+        description="Value the audience claim must contain; empty disables the check.",
+    )
+    audience_claim: str = Field(
+        default="{{ cookiecutter.__audience_claim }}",
+        description="Claim checked against the audience: aud, or client_id for Cognito access tokens.",
+    )
+    required_claims: Words = Field(
+        default="{{ cookiecutter.__required_claims }}",
+        validate_default=True,
+        description="name=value pairs every token must carry, space-separated (e.g. token_use=access).",
     )
     leeway_seconds: float = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat.")
-    scope_claims: tuple[str, ...] = Field(
-        default=("scope", "scp"),
-        description="Claims read for scopes: space-separated strings or lists of strings.",
+    scope_claims: Words = Field(
+        default="{{ cookiecutter.__scope_claims }}",
+        validate_default=True,
+        description="Claims read for scopes, space-separated; a dotted name reads a nested claim.",
     )
     max_token_bytes: int = Field(default=8192, ge=512, le=65536, description="Longer tokens are refused unread.")
     token_cache_size: int = Field(default=4096, ge=0, description="Verified tokens kept in memory; 0 disables.")
@@ -42,3 +67,10 @@ class AuthSettings(BaseSettings):
     @classmethod
     def _empty_means_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("required_claims")
+    @classmethod
+    def _pairs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not name or not expected for name, _, expected in (pair.partition("=") for pair in value)):
+            raise ValueError("AUTH_REQUIRED_CLAIMS takes name=value pairs separated by spaces")
+        return value

@@ -186,10 +186,10 @@ def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> fl
         raise InvalidTokenError(f"{name}_invalid") from None
 
 
-def _audiences(claims: Mapping[str, Any]) -> list[str]:
-    aud = claims.get("aud")
-    if aud is None and "aud" not in claims:
+def _audiences(claims: Mapping[str, Any], name: str) -> list[str]:
+    if name not in claims:
         return []
+    aud = claims[name]
     if isinstance(aud, str):
         return [aud]
     if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
@@ -197,10 +197,19 @@ def _audiences(claims: Mapping[str, Any]) -> list[str]:
     raise InvalidTokenError("aud_invalid")
 
 
-def _scopes(claims: Mapping[str, Any], scope_claims: Iterable[str]) -> frozenset[str]:
+def _claim_at(claims: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = claims
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _scopes(claims: Mapping[str, Any], scope_paths: Iterable[tuple[str, ...]]) -> frozenset[str]:
     found: set[str] = set()
-    for name in scope_claims:
-        value = claims.get(name)
+    for path in scope_paths:
+        value = _claim_at(claims, path)
         if isinstance(value, str):
             found.update(value.split())
         elif isinstance(value, list):
@@ -210,13 +219,19 @@ def _scopes(claims: Mapping[str, Any], scope_claims: Iterable[str]) -> frozenset
 
 @dataclass(frozen=True, slots=True)
 class ClaimRules:
-    """What the claims must satisfy; built once from the settings."""
+    """What the claims must satisfy; built once from the settings.
 
-    issuer: str | None
+    ``issuers`` empty means any issuer; ``scope_paths`` are claim names split
+    on dots, so ``("realm_access", "roles")`` reads a nested list.
+    """
+
+    issuers: frozenset[str]
     audience: str | None
     leeway: float
     require_exp: bool
-    scope_claims: tuple[str, ...]
+    scope_paths: tuple[tuple[str, ...], ...]
+    audience_claim: str = "aud"
+    required: tuple[tuple[str, str], ...] = ()
 
 
 def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
@@ -235,17 +250,20 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
     iss = claims.get("iss")
     if iss is not None and not isinstance(iss, str):
         raise InvalidTokenError("iss_invalid")
-    if rules.issuer is not None and iss != rules.issuer:
+    if rules.issuers and iss not in rules.issuers:
         raise InvalidTokenError("iss_mismatch")
-    aud = _audiences(claims)
+    aud = _audiences(claims, rules.audience_claim)
     if rules.audience is not None and rules.audience not in aud:
         raise InvalidTokenError("aud_mismatch")
+    for name, expected in rules.required:
+        if claims.get(name) != expected:
+            raise InvalidTokenError("required_claim_mismatch")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidTokenError("sub_invalid")
     return TokenClaims(
         sub=sub,
-        scopes=_scopes(claims, rules.scope_claims),
+        scopes=_scopes(claims, rules.scope_paths),
         iss=iss,
         aud=aud,
         exp=exp,
