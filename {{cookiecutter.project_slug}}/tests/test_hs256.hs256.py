@@ -59,3 +59,10 @@ def test_missing_secret_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTH_SECRET", raising=False)
     with pytest.raises(ValidationError, match="secret"):
         Settings(_env_file=None)
+
+
+def test_refused_secret_is_not_echoed_into_the_start_up_error() -> None:
+    weak = "short-but-real-looking-secret-x"
+    with pytest.raises(ValidationError, match="AUTH_SECRET") as refused:
+        Settings(_env_file=None, secret=weak)
+    assert weak not in str(refused.value)

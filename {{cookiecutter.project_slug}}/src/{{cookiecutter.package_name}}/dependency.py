@@ -7,6 +7,7 @@ On a WebSocket the same failures close the socket with code 1008.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, NoReturn
@@ -42,6 +43,13 @@ class BearerToken(SecurityBase):
 bearer_token = BearerToken()
 
 
+def _log(level: int, decision: str, reason: str, sub: str | None = None) -> None:
+    """Log one decision as ``key=value`` (values JSON-quoted) and as ``extra`` fields: never the token."""
+    if logger.isEnabledFor(level):
+        fields = {"auth_decision": decision, "auth_reason": reason, "auth_sub": sub}
+        logger.log(level, "auth %s reason=%s sub=%s", decision, reason, json.dumps(sub), extra=fields)
+
+
 def _deny(conn: HTTPConnection, code: int, reason: str, headers: dict[str, str]) -> NoReturn:
     if conn.scope["type"] == "websocket":
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
@@ -51,18 +59,18 @@ def _deny(conn: HTTPConnection, code: int, reason: str, headers: dict[str, str])
 async def has_access(conn: HTTPConnection, token: Annotated[str | None, Depends(bearer_token)]) -> TokenClaims:
     """Return the verified claims of the request's bearer token, or refuse the request."""
     if token is None:
-        logger.info("auth denied reason=missing_token")
+        _log(logging.INFO, "denied", "missing_token")
         _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": "Bearer"})
     authenticator: Authenticator = conn.app.state.authenticator
     try:
         claims = await authenticator.authenticate(token)
     except InvalidTokenError as exc:
-        logger.info("auth denied reason=%s", exc.reason)
+        _log(logging.INFO, "denied", exc.reason)
         _deny(conn, 401, "Invalid token", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     except KeyUnavailableError as exc:
-        logger.warning("auth unavailable reason=%s", exc.reason)
+        _log(logging.WARNING, "unavailable", exc.reason)
         _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
-    logger.debug("auth granted sub=%s", claims.sub)
+    _log(logging.DEBUG, "granted", "valid_token", claims.sub)
     return claims
 
 
@@ -76,7 +84,7 @@ def require_scopes(*scopes: str) -> Callable[[HTTPConnection, TokenClaims], Coro
 
     async def check_scopes(conn: HTTPConnection, claims: Claims) -> TokenClaims:
         if not needed <= claims.scopes:
-            logger.info("auth denied reason=insufficient_scope sub=%s", claims.sub)
+            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
             _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
         return claims
 
