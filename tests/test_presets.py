@@ -1,0 +1,122 @@
+"""jwks provider presets: each derives its issuer and claim mapping, and its project passes its own checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from .baked import AUDIENCE, bake, clean_env, run
+
+TENANT_ID = "6f1c2d3e-1111-2222-3333-444455556666"
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "auth0": (
+        "dev-abc.eu.auth0.com",
+        {"issuer": "https://dev-abc.eu.auth0.com/", "scope_claims": ["scope", "permissions"]},
+    ),
+    "entra-id": (
+        TENANT_ID,
+        {
+            "issuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
+            "extra_issuers": [f"https://sts.windows.net/{TENANT_ID}/"],
+            "scope_claims": ["scp", "roles"],
+        },
+    ),
+    "keycloak": (
+        "https://kc.example.com/realms/demo",
+        {"issuer": "https://kc.example.com/realms/demo", "scope_claims": ["scope", "realm_access.roles"]},
+    ),
+    "cognito": (
+        "eu-west-1_AbCdEf123",
+        {
+            "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+            "audience_claim": "client_id",
+            "required_claims": ["token_use=access"],
+        },
+    ),
+}
+DEFAULT_MAPPING = {"extra_issuers": [], "scope_claims": ["scope", "scp"], "audience_claim": "aud", "required_claims": []}
+SETTINGS_DUMP = (
+    "import json, sys; from {package}.keys import Settings; "
+    "print(Settings(_env_file=None).model_dump_json(include=set(sys.argv[1:])))"
+)
+
+
+@pytest.fixture(scope="module")
+def presets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("presets")
+    return {
+        provider: bake(
+            root / provider,
+            project_name=f"Idp {provider}",
+            auth_mode="jwks",
+            idp_provider=provider,
+            idp_tenant=tenant,
+            jwt_audience=AUDIENCE,
+        )
+        for provider, (tenant, _) in PRESETS.items()
+    }
+
+
+def package_of(project: Path) -> str:
+    return next(path.name for path in (project / "src").iterdir() if path.is_dir())
+
+
+@pytest.mark.parametrize("provider", PRESETS)
+def test_preset_derives_issuer_and_claim_mapping(presets: dict[str, Path], provider: str) -> None:
+    project = presets[provider]
+    expected = {**DEFAULT_MAPPING, **PRESETS[provider][1]}
+    script = SETTINGS_DUMP.format(package=package_of(project))
+    output = run(project, sys.executable, "-c", script, *expected, env=clean_env(PYTHONPATH="src"))
+    assert json.loads(output) == expected
+
+
+@pytest.mark.parametrize("provider", PRESETS)
+def test_readme_explains_the_chosen_provider_only(presets: dict[str, Path], provider: str) -> None:
+    readme = (presets[provider] / "README.md").read_text(encoding="utf-8")
+    assert f"## Using {provider}" in readme
+    assert not [other for other in PRESETS if other != provider and f"## Using {other}" in readme]
+
+
+@pytest.mark.parametrize(
+    ("provider", "tenant", "message"),
+    [
+        ("auth0", "", "Auth0 domain"),
+        ("auth0", "https://dev-abc.eu.auth0.com", "Auth0 domain"),
+        ("entra-id", "contoso.onmicrosoft.com", "tenant ID"),
+        ("keycloak", "https://kc.example.com/auth", "realm URL"),
+        ("keycloak", "http://kc.example.com/realms/x", "https"),
+        ("cognito", "AbCdEf123", "user pool ID"),
+        ("generic-oidc", "something", "leave it empty"),
+    ],
+)
+def test_bad_tenant_stops_generation(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], provider: str, tenant: str, message: str
+) -> None:
+    with pytest.raises(FailedHookException):
+        bake(tmp_path / "out", auth_mode="jwks", idp_provider=provider, idp_tenant=tenant)
+    assert message in capfd.readouterr().err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_provider_outside_jwks_mode_is_refused(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(FailedHookException):
+        bake(tmp_path / "out", auth_mode="hs256", idp_provider="auth0", idp_tenant="dev-abc.eu.auth0.com")
+    assert "only in jwks mode" in capfd.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", PRESETS)
+def test_preset_project_passes_its_own_checks(presets: dict[str, Path], provider: str) -> None:
+    project = presets[provider]
+    run(project, sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    run(project, sys.executable, "-m", "ruff", "format", "--check", "--no-cache", ".")
+    assert run(project, sys.executable, "-m", "mypy", "--no-incremental").startswith("Success")
+    summary = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider").strip().splitlines()[-1]
+    assert " passed in " in summary
+    assert "failed" not in summary
+    assert "skipped" not in summary
