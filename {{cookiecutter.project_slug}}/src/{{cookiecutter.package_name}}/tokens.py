@@ -30,6 +30,9 @@ COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Header parameters we do not implement; a token that needs them is refused.
 REFUSED_HEADERS = frozenset({"crit", "zip", "enc"})
 MAX_KID_LENGTH = 256
+# RFC 4648 §5: the last of 2 (or 3) characters in a quantum leaves 4 (or 2) low bits unused.
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_CANONICAL_LAST = {2: frozenset(_B64URL[::16]), 3: frozenset(_B64URL[::4])}
 # Real claims nest three or four levels; deeper JSON would only exhaust recursion later on.
 MAX_JSON_DEPTH = 32
 
@@ -76,11 +79,16 @@ class ParsedToken:
 
 
 def _b64decode(segment: str) -> bytes:
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    # Refuse any spelling but the canonical one, so a token has exactly one form.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+    """Decode a segment that ``COMPACT_JWS`` matched, refusing all but its canonical spelling.
+
+    Within the alphabet and unpadded, a spelling is canonical when its length is
+    not 1 modulo 4 and the bits its last character leaves unused are zero, so
+    a token has exactly one form (and one verified-token cache entry).
+    """
+    tail = len(segment) % 4
+    if tail == 1 or (tail and segment[-1] not in _CANONICAL_LAST[tail]):
         raise InvalidTokenError("non_canonical_base64")
-    return raw
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _b64encode(data: bytes) -> str:
