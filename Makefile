@@ -26,9 +26,12 @@ test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check hooks tests scripts
-	$(BIN)/ruff format --check hooks tests scripts
+	$(BIN)/ruff check hooks tests scripts bench
+	$(BIN)/ruff format --check hooks tests scripts bench
 	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build demo

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,11 +47,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(project: Path, package: str, env: Mapping[str, str]) -> Iterator[str]:
-    """Serve a baked project with uvicorn on 127.0.0.1; yield its base URL."""
+def serve(project: Path, package: str, env: Mapping[str, str], *, target: Sequence[str] = ()) -> Iterator[str]:
+    """Serve a baked project with uvicorn on 127.0.0.1; yield its base URL.
+
+    ``target`` replaces the app (``<package>.main:app``) with uvicorn arguments of one's own.
+    """
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    full_env = {**env, "PYTHONPATH": str(project / "src")}
+    app = list(target or [f"{package}.main:app"])
+    command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port)]
+    full_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))}
     process = subprocess.Popen(
         command, cwd=project, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

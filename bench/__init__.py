@@ -1,0 +1,1 @@
+"""Benchmarks of the baked services; run with ``make bench``."""

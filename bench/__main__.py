@@ -1,0 +1,97 @@
+"""``make bench``: what authorization costs per request, in each auth mode.
+
+Bakes each mode into a scratch folder, runs ``bench.worker`` in each baked
+project (in-process through ASGI, then over HTTP with uvicorn and wrk), and
+prints one table with the machine it ran on. ``--json`` also writes the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.baked import MODES, TEMPLATE, bake, clean_env
+
+from .app import PACKAGE
+from .report import Row, machine, rows_from, table, verdicts
+
+WRK_HINT = "wrk not found: the HTTP runs are skipped (install it with: apt-get install -y wrk)"
+
+
+def run_mode(project: Path, mode: str, options: argparse.Namespace, http_seconds: int) -> list[Row]:
+    """Run the worker in a baked project and return its rows."""
+    args = ["--mode", mode, "--rounds", str(options.rounds), "--requests", str(options.requests)]
+    args += ["--pool", str(options.pool), "--http-rounds", str(options.http_rounds)]
+    args += ["--http-seconds", str(http_seconds), "--wrk", options.wrk, "--profile", str(options.profile)]
+    env = clean_env(PYTHONPATH=os.pathsep.join([str(project / "src"), str(TEMPLATE)]))
+    env[PACKAGE] = project.name.replace("-", "_")
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "bench.worker", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench failed in {mode} mode:\n{done.stderr}")
+    output = json.loads(done.stdout)
+    if output["profile"]:
+        print(f"\n=== profile, {mode} mode ===\n{output['profile']}", file=sys.stderr)
+    return rows_from(mode, output["results"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--rounds", type=int, default=21, help="in-process rounds per route")
+    parser.add_argument("--requests", type=int, default=1000, help="in-process requests per route and round")
+    parser.add_argument("--pool", type=int, default=1024, help="unique tokens per mode")
+    parser.add_argument("--http-rounds", type=int, default=5, help="wrk runs per route")
+    parser.add_argument("--http-seconds", type=int, default=2, help="length of one wrk run; 0 skips HTTP")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "", help="the wrk binary")
+    parser.add_argument("--profile", type=int, default=0, help="print the N hottest functions of /hello")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    options = parser.parse_args(argv)
+
+    http_seconds = options.http_seconds
+    notes = [machine()]
+    if http_seconds > 0 and not (options.wrk and Path(options.wrk).is_file()):
+        print(WRK_HINT, file=sys.stderr)
+        notes.append(WRK_HINT)
+        http_seconds = 0
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-bake-") as folder:
+        for mode in options.modes:
+            project = bake(Path(folder), project_name=f"Bench {mode}", auth_mode=mode, jwt_issuer=issuer(mode))
+            print(f"measuring {mode} ...", file=sys.stderr)
+            rows += run_mode(project, mode, options, http_seconds)
+    notes.append(
+        f"in-process: ASGI calls, {options.rounds} rounds x {options.requests} requests per route in random order; "
+        f"cost = CPU time of the process per request; unique tokens: a pool of {options.pool} cycled through "
+        f"a cache of {options.pool // 2}, so every request is a cache miss"
+    )
+    if http_seconds > 0:
+        notes.append(
+            f"HTTP: uvicorn (1 worker) and wrk (1 thread, 16 connections) on 127.0.0.1, {options.http_rounds} "
+            f"rounds x {http_seconds} s per route; cost = CPU time of the uvicorn process per request served"
+        )
+    print(table(rows, notes))
+    print(verdicts(rows))
+    if options.json:
+        options.json.write_text(json.dumps([row.as_dict() for row in rows], indent=1))
+
+
+def issuer(mode: str) -> str:
+    """A loopback issuer for jwks mode (the worker points it at its own provider)."""
+    return "http://127.0.0.1:9400" if mode == "jwks" else "https://auth.example.com"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""Measure one baked mode; runs in its own process, in the baked project's folder.
+
+It prepares the mode (a loopback OpenID provider with four RSA keys in jwks
+mode), mints the tokens, builds ``bench.app.build()`` and then measures:
+
+* in process, by calling the ASGI app directly, rounds of ``--requests`` calls
+  per route, the routes in a fresh random order each round;
+* over HTTP, with uvicorn on 127.0.0.1 and ``wrk`` as load generator, rounds
+  of ``--http-seconds`` per route in the same interleaved fashion.
+
+It prints one JSON document: the medians per route and token kind, and,
+with ``--profile``, the hottest functions of the protected route.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import importlib
+import io
+import json
+import os
+import pstats
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from jose.backends.base import Key
+
+from tests.baked import serve
+from tests.provider import Provider, generate_key
+
+from .app import PACKAGE, RECIPE_ALG, RECIPE_KEY, build
+
+Scope = dict[str, Any]
+Message = MutableMapping[str, Any]
+Asgi = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+JWKS_KEYS = 4
+REQUESTS = re.compile(r"(\d+) requests in ")
+NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)")
+# wrk cycles through the tokens of a file, one per request.
+WRK_SCRIPT = """
+local tokens = {}
+for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[i]})
+end
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The median cost of one route, with one kind of token, measured one way."""
+
+    way: str  # "in-process" or "http"
+    tokens: str  # "repeated" or "unique"
+    route: str  # "twin", "noop", "hello" or "recipe"
+    median_us: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class Signer:
+    """How the benchmark signs the tokens a mode accepts."""
+
+    key: Key
+    alg: str
+    kid: str | None
+
+
+def prepare(mode: str, stack: ExitStack) -> Signer:
+    """Set up the environment the baked app and the recipe read; say how to sign tokens."""
+    keys = importlib.import_module(f"{os.environ[PACKAGE]}.keys")
+    if mode == "jwks":
+        provider = stack.enter_context(Provider({f"rsa-{n}": generate_key("RS256") for n in range(JWKS_KEYS)}))
+        os.environ["AUTH_ISSUER"] = provider.issuer
+        # The recipe gets the whole JWKS; our tokens are signed with its last key.
+        os.environ[RECIPE_KEY] = json.dumps(provider.document("/jwks"))
+        os.environ[RECIPE_ALG] = "RS256"
+        kid = f"rsa-{JWKS_KEYS - 1}"
+        return Signer(provider.keys[kid], "RS256", kid)
+    settings = keys.Settings()
+    if mode == "hs256":
+        os.environ[RECIPE_KEY] = json.dumps(settings.secret.get_secret_value())
+        os.environ[RECIPE_ALG] = keys.ALGORITHM
+    return Signer(keys.signing_key(settings), keys.ALGORITHM, None)
+
+
+def mint(signer: Signer, count: int, settings: Any) -> list[str]:
+    """``count`` distinct valid tokens, good for an hour."""
+    tokens = importlib.import_module(f"{os.environ[PACKAGE]}.tokens")
+    now = int(time.time())
+    claims = {"sub": "bench", "iss": settings.issuer, "aud": settings.audience, "iat": now, "exp": now + 3600}
+    return [tokens.sign({**claims, "jti": str(n)}, signer.key, signer.alg, kid=signer.kid) for n in range(count)]
+
+
+def scope_for(path: str, token: str) -> Scope:
+    """The ASGI scope of ``GET {path}?name=bench`` with a bearer token."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"name=bench",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def call(app: Asgi, scope: Scope) -> int:
+    """One request through the ASGI interface; returns the status code."""
+    status = 0
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(dict(scope), receive, send)
+    return status
+
+
+class Route:
+    """One route with its tokens; ``batch`` times the next ``n`` requests in µs each."""
+
+    def __init__(self, app: Asgi, path: str, tokens: list[str]) -> None:
+        self._app = app
+        self._scopes = [scope_for(path, token) for token in tokens]
+        self._next = 0
+
+    def _scopes_for(self, n: int) -> Iterator[Scope]:
+        for _ in range(n):
+            yield self._scopes[self._next]
+            self._next = (self._next + 1) % len(self._scopes)
+
+    async def batch(self, n: int) -> float:
+        scopes = list(self._scopes_for(n))
+        started = time.process_time()
+        for scope in scopes:
+            status = await call(self._app, scope)
+            if status != 200:
+                raise RuntimeError(f"{scope['path']} answered {status}; the benchmark only counts successes")
+        return (time.process_time() - started) / n * 1e6
+
+
+def interleaved(names: list[str], rounds: int) -> Iterator[str]:
+    """Each name once per round, in a fresh random order each round, so drift hits all alike."""
+    order = list(names)
+    shuffle = random.Random(6)
+    for _ in range(rounds):
+        shuffle.shuffle(order)
+        yield from order
+
+
+async def measure(routes: dict[str, Route], rounds: int, requests: int) -> dict[str, list[float]]:
+    """Per-request cost of each route, ``rounds`` times, interleaved."""
+    for route in routes.values():
+        await route.batch(max(1, requests // 4))  # warm up
+    samples: dict[str, list[float]] = {name: [] for name in routes}
+    for name in interleaved(list(routes), rounds):
+        samples[name].append(await routes[name].batch(requests))
+    return samples
+
+
+async def profile(route: Route, requests: int, top: int) -> str:
+    """The functions that take the most time in ``requests`` calls of one route."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await route.batch(requests)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+async def in_process(app: Any, kinds: dict[str, list[str]], options: argparse.Namespace) -> tuple[list[Result], str]:
+    """Run the app's lifespan and measure every route through the ASGI interface."""
+    results: list[Result] = []
+    profiles: list[str] = []
+    async with app.router.lifespan_context(app):
+        for kind, tokens in kinds.items():
+            routes = {name: Route(app, f"/{name}", tokens) for name in route_names(app, kind)}
+            samples = await measure(routes, options.rounds, options.requests)
+            results += [
+                Result("in-process", kind, name, statistics.median(values), len(values))
+                for name, values in samples.items()
+            ]
+            if options.profile:
+                report = await profile(routes["hello"], options.requests * 4, options.profile)
+                profiles.append(f"--- {kind} tokens, /hello, {options.requests * 4} requests ---\n{report}")
+    return results, "\n".join(profiles)
+
+
+def route_names(app: Any, kind: str) -> list[str]:
+    """The routes measured for a kind of token: the floor only needs measuring once."""
+    paths = {getattr(route, "path", "") for route in app.routes}
+    names = ["twin", "hello"] + (["noop"] if kind == "repeated" else [])
+    return names + (["recipe"] if "/recipe" in paths else [])
+
+
+def wrk_run(wrk: str, base_url: str, route: str, tokens_file: Path, options: argparse.Namespace) -> float:
+    """Load one route with wrk; return the server's CPU time per request, in µs."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    url = f"{base_url}/{route}?name=bench"
+    command = [wrk, "-t1", f"-c{options.connections}", f"-d{options.http_seconds}s", "--timeout", "10s"]
+    try:
+        before = float(httpx2.get(f"{base_url}/cpu").json())
+        output = subprocess.run(
+            [*command, "-s", script.name, url],
+            env={**os.environ, "BENCH_TOKENS": str(tokens_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=options.http_seconds + 60,
+        ).stdout
+        after = float(httpx2.get(f"{base_url}/cpu").json())
+    finally:
+        os.unlink(script.name)
+    served = REQUESTS.search(output)
+    if NON_2XX.search(output) or served is None or int(served.group(1)) == 0:
+        raise RuntimeError(f"wrk counted failures or no requests on {url}:\n{output}")
+    return (after - before) / int(served.group(1)) * 1e6
+
+
+def over_http(
+    project: Path, app: Any, kinds: dict[str, list[str]], options: argparse.Namespace, folder: Path
+) -> list[Result]:
+    """Serve the app with uvicorn and charge each route its server CPU time per request."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    results: list[Result] = []
+    server = ("bench.app:build", "--factory", "--log-level", "warning", "--no-access-log")
+    with serve(project, os.environ[PACKAGE], env, target=server) as base_url:
+        for kind, tokens in kinds.items():
+            tokens_file = folder / f"{kind}.tokens"
+            tokens_file.write_text("\n".join(tokens) + "\n")
+            names = route_names(app, kind)
+            warm_up = argparse.Namespace(**{**vars(options), "http_seconds": 1})
+            for name in names:
+                wrk_run(options.wrk, base_url, name, tokens_file, warm_up)
+            samples: dict[str, list[float]] = {name: [] for name in names}
+            for name in interleaved(names, options.http_rounds):
+                samples[name].append(wrk_run(options.wrk, base_url, name, tokens_file, options))
+            results += [
+                Result("http", kind, name, statistics.median(values), len(values)) for name, values in samples.items()
+            ]
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", required=True, choices=["hs256", "jwks", "dev"])
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--pool", type=int, default=1024, help="unique tokens, cycled; the cache holds half")
+    parser.add_argument("--http-rounds", type=int, default=5)
+    parser.add_argument("--http-seconds", type=int, default=0, help="0 skips the HTTP runs")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "")
+    parser.add_argument("--profile", type=int, default=0, help="print this many hottest functions")
+    options = parser.parse_args(argv)
+    project = Path.cwd()
+    # Half the pool: cycling through the pool then misses the LRU cache on every request.
+    os.environ["AUTH_TOKEN_CACHE_SIZE"] = str(options.pool // 2)
+    with ExitStack() as stack:
+        signer = prepare(options.mode, stack)
+        app = build()
+        unique = mint(signer, options.pool, app.state.authenticator.settings)
+        kinds = {"repeated": unique[:1], "unique": unique}
+        results, profiles = asyncio.run(in_process(app, kinds, options))
+        if options.http_seconds > 0:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            results += over_http(project, app, kinds, options, folder)
+    json.dump({"results": [asdict(result) for result in results], "profile": profiles}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
