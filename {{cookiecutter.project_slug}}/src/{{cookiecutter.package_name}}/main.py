@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from .auth import Authenticator
 from .dependency import has_access
-from .endpoints import health, hello, items, me
+from .endpoints import health, hello, items, me, ws
 from .keys import Settings, Signatures
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hello.router, prefix="/hello", dependencies=PROTECTED)
     app.include_router(me.router, prefix="/me", dependencies=PROTECTED)
     app.include_router(items.router, prefix="/items", dependencies=PROTECTED)
+    app.include_router(ws.router, prefix="/ws", dependencies=PROTECTED)
     return app
 
 
