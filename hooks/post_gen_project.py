@@ -11,14 +11,19 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 MODES = ("hs256", "jwks", "dev")
 MODE_FILE = re.compile(r"(?P<stem>[^.]+)\.(?P<modes>(?:hs256|jwks|dev)(?:\+(?:hs256|jwks|dev))*)(?P<ext>\..+)?")
-# Keys of the cookiecutter context that describe this machine, not the project.
-MACHINE_KEYS = ("_output_dir", "_repo_dir", "_checkout")
+# Keys of the cookiecutter context that describe this machine or one bake, not the project.
+MACHINE_KEYS = ("_output_dir", "_repo_dir", "_checkout", "_commit")
+# Cookiecutter's shorthands for git hosts; cruft needs the URL they stand for.
+ABBREVIATIONS = {"gh": "https://github.com/{}.git", "gl": "https://gitlab.com/{}.git", "bb": "https://bitbucket.org/{}"}
+REMOTE_TEMPLATE = re.compile(r"(?:https|http|ssh|git)://[^/\s]+/\S+|[\w.-]+@[\w.-]+:\S+")
 
 
 def apply_mode(root: Path, mode: str) -> None:
@@ -40,11 +45,77 @@ def write_secret(root: Path) -> None:
     env.chmod(0o600)
 
 
+def template_url(template: str) -> str | None:
+    """The URL the template can be cloned from again, or None for a folder or zip on this machine."""
+    template = template.removeprefix("git+")
+    prefix, _, rest = template.partition(":")
+    if prefix in ABBREVIATIONS and rest and "://" not in rest:
+        return ABBREVIATIONS[prefix].format(rest)
+    if REMOTE_TEMPLATE.fullmatch(template) and not template.endswith(".zip"):
+        return template
+    return None
+
+
+def template_commit(repo_dir: str) -> str | None:
+    """The commit a template clone is at; None unless ``repo_dir`` is the top of a git work tree."""
+    git = shutil.which("git")
+    if git is None or not repo_dir:
+        return None
+    try:
+        # Local git only, no network: the clone cookiecutter just made.
+        result = subprocess.run(  # noqa: S603
+            [git, "-C", repo_dir, "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top, _, commit = result.stdout.strip().partition("\n")
+    if Path(top).resolve() != Path(repo_dir).resolve() or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return None
+    return commit
+
+
+def answers_of(context: dict[str, Any]) -> dict[str, Any]:
+    """The answers worth keeping: no paths of this machine, ``_template`` only as a clonable URL."""
+    answers = {key: value for key, value in context.items() if key not in MACHINE_KEYS}
+    url = template_url(str(answers.pop("_template", "")))
+    if url:
+        answers["_template"] = url
+    return answers
+
+
 def write_answers(root: Path, context: dict[str, Any]) -> None:
     """Keep the answers so the project can be re-baked or updated later."""
-    answers = {key: value for key, value in context.items() if key not in MACHINE_KEYS}
-    text = json.dumps(answers, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(answers_of(context), indent=2, sort_keys=True) + "\n"
     (root / ".cookiecutter.json").write_text(text, encoding="utf-8")
+
+
+def write_cruft_state(root: Path, context: dict[str, Any]) -> bool:
+    """Write ``.cruft.json`` so ``cruft update`` works; True if written.
+
+    Only for a template cloned from a git URL, whose commit is known. Nothing is
+    written for a local template (its path belongs to this machine), nor when
+    cruft itself is baking (``_commit`` is set): cruft then writes its own file.
+    """
+    url = template_url(str(context.get("_template", "")))
+    if "_commit" in context or url is None:
+        return False
+    commit = template_commit(str(context.get("_repo_dir", "")))
+    if commit is None:
+        return False
+    state = {
+        "template": url,
+        "commit": commit,
+        "checkout": context.get("_checkout"),
+        "context": {"cookiecutter": {**answers_of(context), "_commit": commit}},
+        "directory": None,
+    }
+    text = json.dumps(state, indent=2, ensure_ascii=False) + "\n"
+    (root / ".cruft.json").write_text(text, encoding="utf-8")
+    return True
 
 
 def main() -> int:
@@ -55,6 +126,7 @@ def main() -> int:
     if mode == "hs256":
         write_secret(root)
     write_answers(root, context)
+    write_cruft_state(root, context)
     return 0
 
 
