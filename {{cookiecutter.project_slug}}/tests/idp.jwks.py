@@ -91,8 +91,9 @@ class Provider:
 
     def rotate(self, alg: str = "RS256") -> Signer:
         """Replace every key by a new one, as a provider's key rotation does."""
-        self.keys.clear()
-        return self.add_key(alg, kid=f"rotated-{self.requests['/jwks']}")
+        key = make_key(alg, f"rotated-{self.requests['/jwks']}", owner=self.name)
+        self.keys = [key]
+        return key.signer
 
     def documents(self, path: str) -> dict[str, Any] | None:
         if path == "/.well-known/openid-configuration":

@@ -140,6 +140,37 @@ def test_cached_keys_keep_working_while_provider_fails(provider: Provider, signe
         assert client.get("/ready").status_code == 200
 
 
+def test_cached_tokens_of_a_withdrawn_key_are_refused_once_keys_refresh(provider: Provider, signer: Signer) -> None:
+    provider.cache_control = "max-age=0"
+    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0)
+    token = sign(signer, provider.issuer)
+    with TestClient(app) as client:
+        assert client.get("/me", headers=bearer(token)).status_code == 200
+        provider.rotate()  # the provider withdraws key-1
+        statuses = [client.get("/me", headers=bearer(token)).status_code]
+        for _ in range(100):  # the refresh runs in the background; wait for it to land
+            if statuses[-1] == 401:
+                break
+            time.sleep(0.02)
+            statuses.append(client.get("/me", headers=bearer(token)).status_code)
+    assert statuses[-1] == 401
+    assert set(statuses) <= {200, 401}
+
+
+def test_keys_past_their_maximum_stale_age_stop_serving(provider: Provider, signer: Signer) -> None:
+    provider.cache_control = "max-age=0"
+    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, jwks_max_stale_seconds=0.2)
+    token = sign(signer, provider.issuer)
+    with TestClient(app) as client:
+        assert client.get("/me", headers=bearer(token)).status_code == 200
+        provider.behaviour = "error"
+        time.sleep(0.3)  # let the cached keys pass their maximum stale age
+        assert client.get("/me", headers=bearer(token)).status_code == 503
+        assert client.get("/ready").status_code == 503
+        provider.behaviour = "ok"
+        assert client.get("/me", headers=bearer(token)).status_code == 200
+
+
 @pytest.mark.parametrize("failure", ["error", "hang", "junk", "huge"])
 @pytest.mark.anyio
 async def test_no_key_ever_gets_503_with_retry_after_within_timeout(

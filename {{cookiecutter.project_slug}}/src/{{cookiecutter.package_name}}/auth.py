@@ -31,6 +31,10 @@ class SignatureCheck(Protocol):
     algorithms: frozenset[str]
     require_exp: bool
 
+    def key_generation(self) -> int:
+        """Changes whenever the keys change, so that tokens verified with old keys are verified again."""
+        ...
+
     @property
     def ready(self) -> bool: ...
 
@@ -101,10 +105,15 @@ class Authenticator:
         self.signatures = signatures
         self.cache = VerifiedTokenCache(settings.token_cache_size)
         self.rules = claim_rules(settings, require_exp=signatures.require_exp)
+        self._key_generation = 0
 
     async def authenticate(self, token: str) -> TokenClaims:
         """Verify a token: signature first, then every claim."""
         settings = self.settings
+        key_generation = self.signatures.key_generation()
+        if key_generation != self._key_generation:
+            self.cache.clear()
+            self._key_generation = key_generation
         cached = self.cache.get(token)
         if cached is not None:
             if tokens.still_valid(cached, leeway=settings.leeway_seconds):

@@ -75,6 +75,8 @@ class KeySet:
     keys: Mapping[tuple[str | None, str], SigningKey]
     fetched_at: float
     expires_at: float
+    # The public key material, to tell a changed key set from a re-fetched one.
+    fingerprint: frozenset[str] = frozenset()
 
     def find(self, kid: str | None, alg: str) -> SigningKey | None:
         """The key for a token's ``kid`` and ``alg``; without a kid, only an unambiguous one."""
@@ -117,6 +119,7 @@ def parse_jwks(document: Any, algorithms: frozenset[str], *, now: float, ttl: fl
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise FetchError("jwks_malformed")
     keys: dict[tuple[str | None, str], SigningKey] = {}
+    fingerprint: set[str] = set()
     for jwk in document["keys"][:MAX_KEYS]:
         if not isinstance(jwk, dict):
             continue
@@ -129,9 +132,11 @@ def parse_jwks(document: Any, algorithms: frozenset[str], *, now: float, ttl: fl
             keys[(kid, alg)] = tokens.load_key(public, alg)
         except ValueError:
             logger.warning("jwks key skipped kid=%r reason=unparseable", kid)
+            continue
+        fingerprint.add(json.dumps([kid, alg, public], sort_keys=True))
     if not keys:
         raise FetchError("jwks_no_usable_keys")
-    return KeySet(keys, fetched_at=now, expires_at=now + ttl)
+    return KeySet(keys, fetched_at=now, expires_at=now + ttl, fingerprint=frozenset(fingerprint))
 
 
 def cache_ttl(cache_control: str | None, policy: JwksPolicy) -> float:
@@ -190,12 +195,24 @@ class JwksCache:
         self._last_attempt = -float("inf")
         self._last_failed = False
         self._background: asyncio.Task[None] | None = None
+        self._generation = 0
         self.stats = FetchStats()
 
     @property
     def ready(self) -> bool:
         """True while a usable, not too stale key set is held."""
         return self._current() is not None
+
+    def generation(self) -> int:
+        """Bumped when the key set changes or is dropped as too stale.
+
+        Asked on every request, cached tokens included, so it also starts the
+        background refresh of keys past their TTL.
+        """
+        keyset = self._current()
+        if keyset is not None and self._clock() >= keyset.expires_at:
+            self._refresh_in_background()
+        return self._generation
 
     @property
     def discovery(self) -> Discovery | None:
@@ -204,8 +221,16 @@ class JwksCache:
     def _current(self) -> KeySet | None:
         keyset = self._keyset
         if keyset is not None and self._clock() - keyset.fetched_at > self._policy.max_stale:
+            logger.warning("jwks keys dropped reason=max_stale_exceeded")
+            self._replace(None)
             return None
         return keyset
+
+    def _replace(self, keyset: KeySet | None) -> None:
+        old = self._keyset.fingerprint if self._keyset is not None else None
+        self._keyset = keyset
+        if (keyset.fingerprint if keyset is not None else None) != old:
+            self._generation += 1
 
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
@@ -235,7 +260,7 @@ class JwksCache:
                 return  # someone else just tried; use what they got
             self._last_attempt = self._clock()
             try:
-                self._keyset = await self._fetch_keyset()
+                self._replace(await self._fetch_keyset())
                 self._last_failed = False
             except FetchError as exc:
                 self._last_failed = True

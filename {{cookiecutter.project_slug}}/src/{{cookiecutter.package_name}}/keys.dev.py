@@ -55,6 +55,10 @@ class Signatures:
     async def check(self, token: ParsedToken) -> None:
         """Deliberately empty: this is what makes dev mode unsafe."""
 
+    def key_generation(self) -> int:
+        """The key never changes while the service runs."""
+        return 0
+
     async def start(self) -> None:
         logger.warning(
             "!!! AUTH MODE 'dev': TOKEN SIGNATURES ARE NOT CHECKED (APP_ENV=%s). "

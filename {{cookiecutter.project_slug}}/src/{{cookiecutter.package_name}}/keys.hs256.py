@@ -57,6 +57,10 @@ class Signatures:
     async def check(self, token: ParsedToken) -> None:
         tokens.verify_signature(token, self._key)
 
+    def key_generation(self) -> int:
+        """The key never changes while the service runs."""
+        return 0
+
     async def start(self) -> None:
         """Nothing to fetch: the key is built in the constructor."""
 

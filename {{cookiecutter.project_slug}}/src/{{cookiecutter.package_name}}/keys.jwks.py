@@ -94,6 +94,9 @@ class Signatures:
     def ready(self) -> bool:
         return self.jwks.ready
 
+    def key_generation(self) -> int:
+        return self.jwks.generation()
+
     async def check(self, token: ParsedToken) -> None:
         key = await self.jwks.key_for(token.kid, token.alg)
         tokens.verify_signature(token, key)
