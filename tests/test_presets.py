@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,12 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
-DEFAULT_MAPPING = {"extra_issuers": [], "scope_claims": ["scope", "scp"], "audience_claim": "aud", "required_claims": []}
+DEFAULT_MAPPING = {
+    "extra_issuers": [],
+    "scope_claims": ["scope", "scp"],
+    "audience_claim": "aud",
+    "required_claims": [],
+}
 SETTINGS_DUMP = (
     "import json, sys; from {package}.keys import Settings; "
     "print(Settings(_env_file=None).model_dump_json(include=set(sys.argv[1:])))"
@@ -120,3 +126,35 @@ def test_preset_project_passes_its_own_checks(presets: dict[str, Path], provider
     assert " passed in " in summary
     assert "failed" not in summary
     assert "skipped" not in summary
+
+
+@pytest.mark.parametrize(
+    ("mode", "provider"), [("hs256", None), ("dev", None), ("jwks", None), *[("jwks", p) for p in PRESETS]]
+)
+def test_env_example_configures_the_same_service(tmp_path: Path, mode: str, provider: str | None) -> None:
+    """Copied to .env, the example gives the baked defaults (and, in hs256, a refusal of its placeholder)."""
+    answers = {"auth_mode": mode, "jwt_audience": AUDIENCE}
+    if provider:
+        answers.update(idp_provider=provider, idp_tenant=PRESETS[provider][0])
+    project = bake(tmp_path, **answers)
+    package = package_of(project)
+    fields = ["issuer", "extra_issuers", "audience", "audience_claim", "required_claims", "scope_claims"]
+    script = SETTINGS_DUMP.format(package=package)
+    defaults = run(
+        project, sys.executable, "-c", script, *fields, env=clean_env(PYTHONPATH="src", AUTH_SECRET="x" * 43)
+    )
+    (project / ".env").write_text((project / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    from_example = subprocess.run(
+        [sys.executable, "-c", script.replace("_env_file=None", ""), *fields],
+        cwd=project,
+        env=clean_env(PYTHONPATH="src"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mode == "hs256":
+        assert from_example.returncode != 0
+        assert "AUTH_SECRET is a placeholder" in from_example.stderr
+    else:
+        assert from_example.returncode == 0, from_example.stderr
+        assert json.loads(from_example.stdout) == json.loads(defaults)
