@@ -8,6 +8,9 @@ from {{ cookiecutter.package_name }}.keys import ALGORITHM, Settings, signing_ke
 
 from .support import AUDIENCE, ISSUER, Signer
 
+# dev mode checks no signature: a changed signature on a good token still passes.
+SIGNATURES_CHECKED = False
+
 
 @pytest.fixture
 def settings() -> Settings:

@@ -8,6 +8,9 @@ from {{ cookiecutter.package_name }}.keys import ALGORITHM, Settings, signing_ke
 
 from .support import AUDIENCE, ISSUER, Signer
 
+# Any change to a signed token's text must be refused.
+SIGNATURES_CHECKED = True
+
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 

@@ -11,6 +11,9 @@ from {{ cookiecutter.package_name }}.keys import Settings
 from .idp import Provider
 from .support import AUDIENCE, Signer
 
+# Any change to a signed token's text must be refused.
+SIGNATURES_CHECKED = True
+
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:

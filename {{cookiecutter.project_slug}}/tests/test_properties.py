@@ -1,0 +1,127 @@
+"""Property tests: whatever arrives as a bearer token, the answer is a clean 401, never an exception or a 500.
+
+Hypothesis throws random ``Authorization`` headers, random token-shaped strings,
+tokens of random JSON and mutations of a valid token at the app in process; only
+a correctly signed token with good claims may get 200. The test client re-raises
+any exception from the app, so "never an exception" is checked with the status.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import string
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from {{ cookiecutter.package_name }} import tokens
+
+from .conftest import Mint
+from .fixtures import SIGNATURES_CHECKED
+
+# One client serves every example of a test: it holds no state that an example could leak to the next.
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+REFUSALS = {"Bearer", 'Bearer error="invalid_token"'}
+BASE64URL = string.ascii_letters + string.digits + "-_"
+# Printable ASCII and look-alikes of what a token is made of: NBSP, one-dot leader, fullwidth stop,
+# Cyrillic "e", zero-width space, BOM, right-to-left override. An explicit alphabet keeps Hypothesis fast.
+TRICKY = string.printable + "\u00a0\u2024\uff0e\u0435\u200b\ufeff\u202e\u00e9"
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(alphabet=TRICKY, max_size=12)
+json_values = (
+    scalars | st.lists(scalars, max_size=3) | st.dictionaries(st.text(TRICKY, max_size=6), scalars, max_size=3)
+)
+registered_claims = st.dictionaries(
+    st.sampled_from(["sub", "iss", "aud", "exp", "nbf", "iat", "scope", "kid", "alg", "crit"]),
+    json_values,
+    max_size=6,
+)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def assert_refused(client: TestClient, authorization: bytes) -> None:
+    response = client.get("/me", headers={b"Authorization": authorization})
+    assert response.status_code == 401, (authorization, response.status_code, response.text)
+    assert response.headers["WWW-Authenticate"] in REFUSALS
+
+
+@PROPERTY
+@given(value=st.binary(max_size=300) | st.binary(max_size=300).map(lambda tail: b"Bearer " + tail))
+def test_any_authorization_header_value_is_refused(client: TestClient, value: bytes) -> None:
+    assert_refused(client, value)
+
+
+@PROPERTY
+@given(
+    token=st.text(alphabet=BASE64URL + ".=+/ \t", max_size=400)
+    | st.lists(st.text(alphabet=BASE64URL, min_size=1, max_size=120), min_size=3, max_size=3).map(".".join)
+    | st.text(alphabet=TRICKY, max_size=200)
+)
+def test_any_token_string_is_refused(client: TestClient, token: str) -> None:
+    assert_refused(client, f"Bearer {token}".encode())
+
+
+@PROPERTY
+@given(header=registered_claims, claims=registered_claims, signature=st.binary(max_size=80))
+def test_tokens_of_random_json_are_refused(
+    client: TestClient, header: dict[str, Any], claims: dict[str, Any], signature: bytes
+) -> None:
+    parts = (json.dumps(header).encode(), json.dumps(claims).encode(), signature)
+    assert_refused(client, b"Bearer " + ".".join(b64(part) for part in parts).encode())
+
+
+@PROPERTY
+@given(claims=registered_claims)
+def test_signed_tokens_with_random_claim_values_never_raise(
+    client: TestClient, mint: Mint, claims: dict[str, Any]
+) -> None:
+    response = client.get("/me", headers={"Authorization": f"Bearer {mint(**claims)}"})
+    assert response.status_code in {200, 401}, response.text
+    if response.status_code == 401:
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def well_formed(app: FastAPI, token: str) -> bool:
+    """Shape, spelling, JSON and header are good: what dev mode asks of a token besides its claims."""
+    authenticator = app.state.authenticator
+    limit = authenticator.settings.max_token_bytes
+    try:
+        tokens.parse(token, max_bytes=limit, algorithms=authenticator.signatures.algorithms)
+    except tokens.InvalidTokenError:
+        return False
+    return True
+
+
+@PROPERTY
+@given(data=st.data())
+def test_mutated_valid_tokens_are_refused(app: FastAPI, client: TestClient, mint: Mint, data: st.DataObject) -> None:
+    token = mint()
+    position = data.draw(st.integers(0, len(token)), label="position")
+    edit = data.draw(st.sampled_from(["replace", "insert", "delete", "truncate"]), label="edit")
+    char = data.draw(st.sampled_from(BASE64URL + ".=+/ "), label="char")
+    mutated = {
+        "replace": token[:position] + char + token[position + 1 :],
+        "insert": token[:position] + char + token[position:],
+        "delete": token[:position] + token[position + 1 :],
+        "truncate": token[:position],
+    }[edit]
+    response = client.get("/me", headers={"Authorization": f"Bearer {mutated}"})
+    if mutated == token:
+        assert response.status_code == 200
+    elif SIGNATURES_CHECKED or not well_formed(app, mutated):
+        assert response.status_code == 401, (mutated, response.text)
+        assert response.headers["WWW-Authenticate"] in REFUSALS
+    else:  # dev mode, and still a well-formed token: its claims decide
+        assert response.status_code in {200, 401}
