@@ -60,7 +60,7 @@ def test_missing_scope_is_logged_with_the_verified_sub(
     client: TestClient, mint: Mint, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger=LOGGER):
-        assert client.get("/items", headers=bearer(mint(sub="carol", scope="other"))).status_code == 403
+        assert client.get("/items", headers=bearer(mint(sub="carol", scopes="other"))).status_code == 403
     [record] = decisions(caplog)
     assert (record.levelno, fields(record)) == (logging.INFO, ("denied", "insufficient_scope", "carol"))
 
@@ -68,7 +68,7 @@ def test_missing_scope_is_logged_with_the_verified_sub(
 def test_a_sub_cannot_forge_a_log_line(client: TestClient, mint: Mint, caplog: pytest.LogCaptureFixture) -> None:
     sub = 'mallory\nauth granted reason=valid_token sub="admin"'
     with caplog.at_level(logging.INFO, logger=LOGGER):
-        client.get("/items", headers=bearer(mint(sub=sub, scope="")))
+        client.get("/items", headers=bearer(mint(sub=sub, scopes="")))
     [record] = decisions(caplog)
     assert "\n" not in record.getMessage()
     assert record.getMessage().endswith(r'sub="mallory\nauth granted reason=valid_token sub=\"admin\""')

@@ -25,7 +25,7 @@ def refusal_code(client: TestClient, headers: dict[str, str]) -> int:
 
 
 def test_good_token_connects_and_is_greeted_then_echoed(client: TestClient, mint: Mint) -> None:
-    with client.websocket_connect("/ws", headers=bearer(mint(sub="erin", scope="items:read"))) as websocket:
+    with client.websocket_connect("/ws", headers=bearer(mint(sub="erin", scopes="items:read"))) as websocket:
         assert websocket.receive_json() == {"hello": "erin", "scopes": ["items:read"]}
         websocket.send_text("ping")
         assert websocket.receive_text() == "ping"
@@ -41,7 +41,7 @@ def test_bad_authorization_is_closed_with_policy_violation(client: TestClient, h
 
 
 def test_token_for_another_audience_is_closed_with_policy_violation(client: TestClient, mint: Mint) -> None:
-    assert refusal_code(client, bearer(mint(aud="api://someone-else"))) == POLICY_VIOLATION
+    assert refusal_code(client, bearer(mint(audience="api://someone-else"))) == POLICY_VIOLATION
 
 
 def test_expired_token_is_closed_with_policy_violation(client: TestClient, mint: Mint) -> None:
