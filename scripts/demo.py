@@ -1,4 +1,7 @@
-"""Bake the default project into ./demo, mint a token, print a curl line, and serve it."""
+"""Bake the default project into ./demo, mint a token, print a curl line, and serve it.
+
+``DEMO_DIR`` and ``DEMO_PORT`` change where it bakes and which port it serves on.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-OUTPUT = TEMPLATE / "demo"
-HOST, PORT = "127.0.0.1", "8000"
+OUTPUT = Path(os.environ.get("DEMO_DIR") or TEMPLATE / "demo")
+HOST, PORT = "127.0.0.1", os.environ.get("DEMO_PORT", "8000")
 
 
 def main() -> int:
@@ -23,7 +26,7 @@ def main() -> int:
     mint = [sys.executable, "-m", f"{package}.mint", "--sub", "alice", "--scope", "items:read"]
     minted = subprocess.run(mint, cwd=project, env=env, check=True, capture_output=True, text=True)  # noqa: S603
     token = minted.stdout.strip()
-    print(f"\nBaked {project.relative_to(TEMPLATE)} (auth_mode=hs256, secret in its .env).")
+    print(f"\nBaked {project} (auth_mode=hs256, secret in its .env).")
     print(f"\nA token for alice, valid 15 minutes:\n\n  {token}\n")
     print("Try it once the server is up:\n")
     print(f'  curl -H "Authorization: Bearer {token}" "http://{HOST}:{PORT}/hello?name=alice"\n')
