@@ -24,8 +24,13 @@ def bake(output_dir: Path, **context: str) -> Path:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment a baked project's tools run in: no AUTH_* leaking in from outside."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AUTH_", "APP_ENV", "PYTHON"))}
+    """The environment a baked project's tools run in: no AUTH_* leaking in from outside.
+
+    Nor the variables of an outer ``make`` (as under ``make test``), which would make a baked
+    project's own ``make`` print ``make[1]: Entering directory`` around its output.
+    """
+    leaks = ("AUTH_", "APP_ENV", "PYTHON", "MAKE", "MFLAGS")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(leaks)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
