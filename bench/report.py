@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,12 @@ JWKS_FACTOR_TARGET = 5.0
 
 @dataclass(frozen=True)
 class Row:
-    """One route measured one way, against the unprotected twin of the same run."""
+    """One route measured one way, against the unprotected twin of the same rounds.
+
+    ``ratio`` and ``added_us`` are medians over the rounds of the route's cost
+    divided by (or minus) the twin's cost in that same round: pairing each
+    round with its own baseline cancels the drift of a busy machine.
+    """
 
     way: str
     mode: str
@@ -36,37 +42,36 @@ class Row:
     route: str
     median_us: float
     twin_us: float
-
-    @property
-    def ratio(self) -> float:
-        return self.median_us / self.twin_us
-
-    @property
-    def added_us(self) -> float:
-        return self.median_us - self.twin_us
+    ratio: float
+    added_us: float
 
     @property
     def label(self) -> str:
         return RECIPES[self.mode] if self.route == "recipe" else LABELS[self.route]
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": self.ratio, "added_us": self.added_us, "label": self.label}
+        return {**asdict(self), "label": self.label}
 
 
 def rows_from(mode: str, results: list[dict[str, Any]]) -> list[Row]:
-    """Rows for one mode's results, each paired with its own run's twin."""
-    twins = {(result["way"], result["tokens"]): result["median_us"] for result in results if result["route"] == "twin"}
-    return [
-        Row(
-            result["way"],
-            mode,
-            result["tokens"],
-            result["route"],
-            result["median_us"],
-            twins[result["way"], result["tokens"]],
+    """Rows for one mode's results, each paired round by round with its own run's twin."""
+    twins = {(r["way"], r["tokens"]): r["samples_us"] for r in results if r["route"] == "twin"}
+    rows = []
+    for result in results:
+        samples, twin = result["samples_us"], twins[result["way"], result["tokens"]]
+        rows.append(
+            Row(
+                result["way"],
+                mode,
+                result["tokens"],
+                result["route"],
+                median_us=statistics.median(samples),
+                twin_us=statistics.median(twin),
+                ratio=statistics.median(cost / base for cost, base in zip(samples, twin, strict=True)),
+                added_us=statistics.median(cost - base for cost, base in zip(samples, twin, strict=True)),
+            )
         )
-        for result in results
-    ]
+    return rows
 
 
 def machine() -> str:

@@ -9,23 +9,19 @@ mode), mints the tokens, builds ``bench.app.build()`` and then measures:
   of ``--http-seconds`` per route in the same interleaved fashion.
 
 It prints one JSON document: the medians per route and token kind, and,
-with ``--profile``, the hottest functions of the protected route.
+with ``--profile``, the time of each step of the protected route.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import importlib
-import io
 import json
 import os
-import pstats
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +39,7 @@ from tests.baked import serve
 from tests.provider import Provider, generate_key
 
 from .app import PACKAGE, RECIPE_ALG, RECIPE_KEY, build
+from .breakdown import timed_steps
 
 Scope = dict[str, Any]
 Message = MutableMapping[str, Any]
@@ -65,13 +62,12 @@ end
 
 @dataclass(frozen=True)
 class Result:
-    """The median cost of one route, with one kind of token, measured one way."""
+    """The cost of one route per request, one sample per round, with one kind of token, measured one way."""
 
     way: str  # "in-process" or "http"
     tokens: str  # "repeated" or "unique"
     route: str  # "twin", "noop", "hello" or "recipe"
-    median_us: float
-    samples: int
+    samples_us: list[float]
 
 
 @dataclass(frozen=True)
@@ -186,15 +182,13 @@ async def measure(routes: dict[str, Route], rounds: int, requests: int) -> dict[
     return samples
 
 
-async def profile(route: Route, requests: int, top: int) -> str:
-    """The functions that take the most time in ``requests`` calls of one route."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    await route.batch(requests)
-    profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
-    return out.getvalue()
+async def profile(route: Route, requests: int) -> str:
+    """Where the time of ``requests`` calls of a protected route goes, step by step."""
+    with timed_steps(os.environ[PACKAGE]) as timings:
+        started = time.perf_counter_ns()
+        await route.batch(requests)
+        total = time.perf_counter_ns() - started
+    return timings.table(requests, total)
 
 
 async def in_process(app: Any, kinds: dict[str, list[str]], options: argparse.Namespace) -> tuple[list[Result], str]:
@@ -205,13 +199,11 @@ async def in_process(app: Any, kinds: dict[str, list[str]], options: argparse.Na
         for kind, tokens in kinds.items():
             routes = {name: Route(app, f"/{name}", tokens) for name in route_names(app, kind)}
             samples = await measure(routes, options.rounds, options.requests)
-            results += [
-                Result("in-process", kind, name, statistics.median(values), len(values))
-                for name, values in samples.items()
-            ]
+            results += [Result("in-process", kind, name, values) for name, values in samples.items()]
             if options.profile:
-                report = await profile(routes["hello"], options.requests * 4, options.profile)
-                profiles.append(f"--- {kind} tokens, /hello, {options.requests * 4} requests ---\n{report}")
+                requests = options.requests * 10
+                report = await profile(routes["hello"], requests)
+                profiles.append(f"/hello with {kind} tokens, {requests} requests, wall time:\n\n{report}\n")
     return results, "\n".join(profiles)
 
 
@@ -265,23 +257,21 @@ def over_http(
             samples: dict[str, list[float]] = {name: [] for name in names}
             for name in interleaved(names, options.http_rounds):
                 samples[name].append(wrk_run(options.wrk, base_url, name, tokens_file, options))
-            results += [
-                Result("http", kind, name, statistics.median(values), len(values)) for name, values in samples.items()
-            ]
+            results += [Result("http", kind, name, values) for name, values in samples.items()]
     return results
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mode", required=True, choices=["hs256", "jwks", "dev"])
-    parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=51)
+    parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--pool", type=int, default=1024, help="unique tokens, cycled; the cache holds half")
     parser.add_argument("--http-rounds", type=int, default=5)
     parser.add_argument("--http-seconds", type=int, default=0, help="0 skips the HTTP runs")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "")
-    parser.add_argument("--profile", type=int, default=0, help="print this many hottest functions")
+    parser.add_argument("--profile", action="store_true", help="time each step of /hello")
     options = parser.parse_args(argv)
     project = Path.cwd()
     # Half the pool: cycling through the pool then misses the LRU cache on every request.

@@ -15,12 +15,12 @@ from .baked import MODES
 pytestmark = pytest.mark.slow
 
 
-def test_bench_reports_a_finite_ratio_for_every_route_and_says_wrk_is_missing(
+def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows_file = tmp_path / "rows.json"
     tiny = ["--rounds", "2", "--requests", "5", "--pool", "8", "--http-seconds", "1"]
-    main([*tiny, "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
+    main([*tiny, "--profile", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
 
     out, err = capsys.readouterr()
     assert "| way | mode | tokens | route | µs / request | ratio | added µs |" in out
@@ -37,3 +37,6 @@ def test_bench_reports_a_finite_ratio_for_every_route_and_says_wrk_is_missing(
         assert math.isfinite(row["ratio"]), row
         assert row["ratio"] > 0, row
     assert "jwks, unique tokens: whole-dict recipe adds" in out
+    for mode in MODES:
+        assert f"### Where the time goes: {mode} mode" in out
+    assert "| signature check |" in out.split("### Where the time goes: jwks mode")[1]
