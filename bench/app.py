@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException
@@ -45,7 +46,9 @@ async def nothing() -> None:
     """A dependency that does nothing: what any ``Depends`` costs."""
 
 
-def recipe_dependency(key: str | dict[str, Any], alg: str, audience: str | None, issuer: str | None) -> Any:
+def recipe_dependency(
+    key: str | dict[str, Any], alg: str, audience: str | None, issuer: str | None
+) -> Callable[[HTTPAuthorizationCredentials], Coroutine[Any, Any, dict[str, Any]]]:
     """The usual tutorial guard: ``HTTPBearer``, then ``jwt.decode`` with the raw key material."""
 
     async def decoded(credentials: Annotated[HTTPAuthorizationCredentials, Depends(RECIPE_BEARER)]) -> dict[str, Any]:

@@ -4,12 +4,15 @@ It prepares the mode (a loopback OpenID provider with four RSA keys in jwks
 mode), mints the tokens, builds ``bench.app.build()`` and then measures:
 
 * in process, by calling the ASGI app directly, rounds of ``--requests`` calls
-  per route, the routes in a fresh random order each round;
+  per route, the routes in a fresh random order each round, charged the
+  CPU time of this process;
 * over HTTP, with uvicorn on 127.0.0.1 and ``wrk`` as load generator, rounds
-  of ``--http-seconds`` per route in the same interleaved fashion.
+  of ``--http-seconds`` per route in the same interleaved fashion, charged
+  the CPU time of the uvicorn process per request served.
 
-It prints one JSON document: the medians per route and token kind, and,
-with ``--profile``, the time of each step of the protected route.
+It prints one JSON document: the cost per request of each route in each
+round, per token kind, and, with ``--profile``, the time of each step of
+the protected route.
 """
 
 from __future__ import annotations
