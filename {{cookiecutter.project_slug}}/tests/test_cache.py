@@ -75,7 +75,7 @@ def test_cache_size_zero_verifies_every_request(uncached_client: tuple[FastAPI, 
 
 @pytest.mark.parametrize(
     "claims",
-    [{"exp": 1}, {"aud": "api://someone-else"}, {"iss": "https://evil.test"}, {"sub": None}],
+    [{"exp": 1}, {"audience": "api://someone-else"}, {"iss": "https://evil.test"}, {"sub": None}],
     ids=repr,
 )
 def test_refused_tokens_never_enter_the_cache(
