@@ -159,16 +159,6 @@ class Discovery:
     token_endpoint: str | None = None
 
 
-@dataclass
-class FetchStats:
-    """Counters, for readiness reporting and for tests."""
-
-    discovery_fetches: int = 0
-    jwks_fetches: int = 0
-    failures: int = 0
-    last_error: str | None = None
-
-
 class JwksCache:
     """Keys by ``(kid, alg)``, fetched once at a time and refreshed by policy."""
 
@@ -196,7 +186,7 @@ class JwksCache:
         self._last_failed = False
         self._background: asyncio.Task[None] | None = None
         self._generation = 0
-        self.stats = FetchStats()
+        self._last_error: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -239,7 +229,7 @@ class JwksCache:
             await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
             keyset = self._current()
             if keyset is None:
-                raise KeyUnavailableError(self.stats.last_error or "no_keys", self._retry_after())
+                raise KeyUnavailableError(self._last_error or "no_keys", self._retry_after())
         elif self._clock() >= keyset.expires_at:
             self._refresh_in_background()
         key = keyset.find(kid, alg)
@@ -264,8 +254,7 @@ class JwksCache:
                 self._last_failed = False
             except FetchError as exc:
                 self._last_failed = True
-                self.stats.failures += 1
-                self.stats.last_error = str(exc)
+                self._last_error = str(exc)
                 logger.warning("jwks fetch failed reason=%s cached_keys=%s", exc, self._keyset is not None)
             finally:
                 # Counted when done, so callers who queued during this attempt reuse its result.
@@ -298,7 +287,6 @@ class JwksCache:
             async with asyncio.timeout(self._policy.http_timeout):
                 jwks_url = self._jwks_url or (await self._discover()).jwks_uri
                 document, cache_control = await self._get_json(jwks_url)
-                self.stats.jwks_fetches += 1
         except TimeoutError:
             raise FetchError("timeout") from None
         ttl = cache_ttl(cache_control, self._policy)
@@ -313,7 +301,6 @@ class JwksCache:
             raise FetchError("no_issuer_for_discovery")
         url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
         document, _ = await self._get_json(url)
-        self.stats.discovery_fetches += 1
         if not isinstance(document, dict) or document.get("issuer") != self._issuer:
             raise FetchError("discovery_issuer_mismatch")
         jwks_uri = document.get("jwks_uri")
