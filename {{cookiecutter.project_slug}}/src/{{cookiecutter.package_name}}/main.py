@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,8 +11,6 @@ from .auth import Authenticator
 from .dependency import has_access
 from .endpoints import health, hello, items, me, ws
 from .keys import Settings, Signatures
-
-logger = logging.getLogger(__name__)
 
 PROTECTED = [Depends(has_access)]
 
