@@ -199,21 +199,25 @@ class JwksCache:
         Asked on every request, cached tokens included, so it also starts the
         background refresh of keys past their TTL.
         """
-        keyset = self._current()
-        if keyset is not None and self._clock() >= keyset.expires_at:
-            self._refresh_in_background()
+        self._current(refresh_if_due=True)
         return self._generation
 
     @property
     def discovery(self) -> Discovery | None:
         return self._discovery
 
-    def _current(self) -> KeySet | None:
+    def _current(self, *, refresh_if_due: bool = False) -> KeySet | None:
+        """The key set still within its maximum stale age; optionally start its TTL refresh."""
         keyset = self._keyset
-        if keyset is not None and self._clock() - keyset.fetched_at > self._policy.max_stale:
+        if keyset is None:
+            return None
+        now = self._clock()
+        if now - keyset.fetched_at > self._policy.max_stale:
             logger.warning("jwks keys dropped reason=max_stale_exceeded")
             self._replace(None)
             return None
+        if refresh_if_due and now >= keyset.expires_at:
+            self._refresh_in_background()
         return keyset
 
     def _replace(self, keyset: KeySet | None) -> None:
@@ -224,14 +228,12 @@ class JwksCache:
 
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
-        keyset = self._current()
+        keyset = self._current(refresh_if_due=True)
         if keyset is None:
             await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
             keyset = self._current()
             if keyset is None:
                 raise KeyUnavailableError(self._last_error or "no_keys", self._retry_after())
-        elif self._clock() >= keyset.expires_at:
-            self._refresh_in_background()
         key = keyset.find(kid, alg)
         if key is None:
             # Perhaps the provider rotated its keys; ask again, but not more than once per cooldown.
