@@ -1,6 +1,6 @@
 """The baked service with the benchmark's extra routes, for in-process and uvicorn runs.
 
-``build()`` imports a baked project's ``main.app`` (configured from the
+``build()`` calls a baked project's ``main.create_app()`` (configured from the
 environment, as uvicorn would serve it) and adds, at benchmark time only:
 
 * ``/twin``: the same handler as ``/hello`` with no protection, the baseline;
@@ -66,7 +66,7 @@ def recipe_dependency(
 def build() -> FastAPI:
     """The baked app named by ``BENCH_PACKAGE``, with the twin, no-op and recipe routes added."""
     main = importlib.import_module(f"{os.environ[PACKAGE]}.main")
-    app: FastAPI = main.app
+    app: FastAPI = main.create_app()
     app.add_api_route("/twin", say_hi, methods=["GET"])
     app.add_api_route("/noop", say_hi, methods=["GET"], dependencies=[Depends(nothing)])
     app.add_api_route("/cpu", cpu_seconds, methods=["GET"])

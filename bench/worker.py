@@ -84,7 +84,7 @@ class Signer:
 
 def prepare(mode: str, stack: ExitStack) -> Signer:
     """Set up the environment the baked app and the recipe read; say how to sign tokens."""
-    keys = importlib.import_module(f"{os.environ[PACKAGE]}.keys")
+    verifier = importlib.import_module(f"{os.environ[PACKAGE]}.verifier")
     if mode == "jwks":
         provider = stack.enter_context(Provider({f"rsa-{n}": generate_key("RS256") for n in range(JWKS_KEYS)}))
         os.environ["AUTH_ISSUER"] = provider.issuer
@@ -93,11 +93,11 @@ def prepare(mode: str, stack: ExitStack) -> Signer:
         os.environ[RECIPE_ALG] = "RS256"
         kid = f"rsa-{JWKS_KEYS - 1}"
         return Signer(provider.keys[kid], "RS256", kid)
-    settings = keys.Settings()
+    settings = verifier.Settings()
     if mode == "hs256":
         os.environ[RECIPE_KEY] = json.dumps(settings.secret.get_secret_value())
-        os.environ[RECIPE_ALG] = keys.ALGORITHM
-    return Signer(keys.signing_key(settings), keys.ALGORITHM, None)
+        os.environ[RECIPE_ALG] = verifier.ALGORITHM
+    return Signer(verifier.signing_key(settings), verifier.ALGORITHM, None)
 
 
 def mint(signer: Signer, count: int, settings: Any) -> list[str]:

@@ -34,7 +34,7 @@ def main() -> int:
     os.chdir(project)
     os.execve(  # noqa: S606 - replace this process with the server
         sys.executable,
-        [sys.executable, "-m", "uvicorn", f"{package}.main:app", "--host", HOST, "--port", PORT],
+        [sys.executable, "-m", "uvicorn", "--factory", f"{package}.main:create_app", "--host", HOST, "--port", PORT],
         env,
     )
 

@@ -55,10 +55,10 @@ def free_port() -> int:
 def serve(project: Path, package: str, env: Mapping[str, str], *, target: Sequence[str] = ()) -> Iterator[str]:
     """Serve a baked project with uvicorn on 127.0.0.1; yield its base URL.
 
-    ``target`` replaces the app (``<package>.main:app``) with uvicorn arguments of one's own.
+    ``target`` replaces the app (``--factory <package>.main:create_app``) with uvicorn arguments of one's own.
     """
     port = free_port()
-    app = list(target or [f"{package}.main:app"])
+    app = list(target or ["--factory", f"{package}.main:create_app"])
     command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port)]
     full_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))}
     process = subprocess.Popen(

@@ -25,10 +25,12 @@ COMMON = [
     "src/{pkg}/py.typed",
     "src/{pkg}/main.py",
     "src/{pkg}/dependency.py",
-    "src/{pkg}/auth.py",
+    "src/{pkg}/authenticator.py",
+    "src/{pkg}/claims.py",
+    "src/{pkg}/errors.py",
     "src/{pkg}/tokens.py",
     "src/{pkg}/settings.py",
-    "src/{pkg}/keys.py",
+    "src/{pkg}/verifier.py",
     "src/{pkg}/endpoints/__init__.py",
     "src/{pkg}/endpoints/hello.py",
     "src/{pkg}/endpoints/me.py",
@@ -36,11 +38,13 @@ COMMON = [
     "src/{pkg}/endpoints/health.py",
     "tests/conftest.py",
     "tests/fixtures.py",
+    "tests/support.py",
     "tests/test_access.py",
+    "tests/test_routes.py",
 ]
 ONLY_IN = {
     "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py", ".env"],
-    "jwks": ["src/{pkg}/jwks.py", "tests/idp.py", "tests/test_jwks.py"],
+    "jwks": ["src/{pkg}/jwks_cache.py", "src/{pkg}/swagger.py", "tests/idp.py", "tests/test_jwks.py"],
     "dev": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_dev.py"],
 }
 AWKWARD_NAMES = {

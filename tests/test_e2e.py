@@ -111,7 +111,17 @@ def test_dev_service_accepts_minted_tokens_and_checks_claims(baked: dict[str, Pa
 
 def test_dev_service_refuses_to_start_in_production(baked: dict[str, Path]) -> None:
     project = baked["dev"]
-    command = [sys.executable, "-m", "uvicorn", "svc_dev.main:app", "--host", "127.0.0.1", "--port", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "svc_dev.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]
     env = clean_env(APP_ENV="production", PYTHONPATH="src")
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0

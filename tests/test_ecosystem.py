@@ -108,7 +108,7 @@ def test_makefile_has_the_everyday_targets(baked: dict[str, Path], mode: str) ->
     project = baked[mode]
     dry_run = {target: run(project, "make", "-n", target, "UV=uv") for target in ("install", "run", "test", "lint")}
     assert dry_run["install"].split() == ["uv", "sync"]
-    assert f"uv run python -m uvicorn {package(mode)}.main:app" in dry_run["run"]
+    assert f"uv run python -m uvicorn --factory {package(mode)}.main:create_app" in dry_run["run"]
     assert "-m pytest" in dry_run["test"]
     lint = [re.sub(r"^.*-m ", "", line).rstrip(" .") for line in dry_run["lint"].splitlines()]
     assert lint == ["ruff check", "ruff format --check", "mypy"]
@@ -177,7 +177,15 @@ def test_dockerfile_runs_this_project_as_non_root_with_a_health_check(baked: dic
     assert any("uv sync --locked --no-dev" in command for command in instruction(project, "RUN"))
 
     command = json.loads(instruction(project, "CMD")[-1])
-    assert command == ["uvicorn", f"{package(mode)}.main:app", "--host", CONTAINER_HOST, "--port", PORT]
+    assert command == [
+        "uvicorn",
+        "--factory",
+        f"{package(mode)}.main:create_app",
+        "--host",
+        CONTAINER_HOST,
+        "--port",
+        PORT,
+    ]
     assert instruction(project, "EXPOSE") == [PORT]
     user = instruction(project, "USER")[-1]
     assert user.split(":")[0] not in {"root", "0"}
@@ -187,11 +195,12 @@ def test_dockerfile_runs_this_project_as_non_root_with_a_health_check(baked: dic
     assert probe is not None, healthcheck
     assert probe.group(1) == PORT
 
-    # The module path in CMD imports, and the health check's path answers 200 without a token.
+    # The factory in CMD imports and builds the app, and the health check's path answers 200 without a token.
+    module, _, factory = command[2].partition(":")
     status = python_in(
         project,
-        f"from fastapi.testclient import TestClient; from {package(mode)}.main import app; "
-        f"print(TestClient(app).get({probe.group(2)!r}).status_code)",
+        f"from fastapi.testclient import TestClient; from {module} import {factory}; "
+        f"print(TestClient({factory}()).get({probe.group(2)!r}).status_code)",
     )
     assert status == 200
 
@@ -232,7 +241,7 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
     assert api["read_only"] is True
     settings = python_in(
         project,
-        f"import json; from {package(mode)}.keys import Settings; print(json.dumps(list(Settings.model_fields)))",
+        f"import json; from {package(mode)}.verifier import Settings; print(json.dumps(list(Settings.model_fields)))",
     )
     for name in api["environment"]:
         assert name == "APP_ENV" or name.removeprefix("AUTH_").lower() in settings, f"{name} is not a setting"
@@ -372,8 +381,12 @@ def test_pre_commit_hooks_pass_on_a_fresh_project(baked: dict[str, Path], tmp_pa
 
 @pytest.mark.parametrize("mode", MODES)
 def test_websocket_example_passes_its_own_tests(baked: dict[str, Path], mode: str) -> None:
-    output = run(baked[mode], sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_ws.py")
-    assert re.search(r"^8 passed in", output, re.MULTILINE), output
+    pytest = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_ws.py")
+    collected = {line for line in run(baked[mode], *pytest, "-q", "--collect-only").splitlines() if "::" in line}
+    output = run(baked[mode], *pytest, "-rA")
+    passed = {line.removeprefix("PASSED ") for line in output.splitlines() if line.startswith("PASSED ")}
+    assert collected, output
+    assert passed == collected, output
 
 
 # -- Template updates ---------------------------------------------------------------------------

@@ -64,11 +64,18 @@ def test_jwks_url_alone_is_enough_but_not_neither() -> None:
 
 
 def test_apply_mode_keeps_the_chosen_variant_only(tmp_path: Path) -> None:
-    for name in ("keys.hs256.py", "keys.jwks.py", "keys.dev.py", "mint.hs256+dev.py", "main.py", "notes.jwks"):
+    for name in (
+        "verifier.hs256.py",
+        "verifier.jwks.py",
+        "verifier.dev.py",
+        "mint.hs256+dev.py",
+        "main.py",
+        "notes.jwks",
+    ):
         (tmp_path / name).write_text(name, encoding="utf-8")
     post_gen.apply_mode(tmp_path, "dev")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["keys.py", "main.py", "mint.py"]
-    assert (tmp_path / "keys.py").read_text(encoding="utf-8") == "keys.dev.py"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["main.py", "mint.py", "verifier.py"]
+    assert (tmp_path / "verifier.py").read_text(encoding="utf-8") == "verifier.dev.py"
 
 
 def test_write_secret_is_random_and_private(tmp_path: Path) -> None:

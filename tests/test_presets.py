@@ -47,7 +47,7 @@ DEFAULT_MAPPING = {
     "required_claims": [],
 }
 SETTINGS_DUMP = (
-    "import json, sys; from {package}.keys import Settings; "
+    "import json, sys; from {package}.verifier import Settings; "
     "print(Settings(_env_file=None).model_dump_json(include=set(sys.argv[1:])))"
 )
 

@@ -24,7 +24,7 @@ def test_jwks_fetches_grow_with_workers_not_with_traffic(baked: dict[str, Path])
             jwt.encode({**claims, "jti": str(n)}, key, algorithm="RS256", headers={"kid": "rsa-1"}) for n in range(40)
         ]
         env = clean_env(AUTH_ISSUER=provider.issuer, AUTH_AUDIENCE=AUDIENCE)
-        target = ("svc_jwks.main:app", "--workers", str(WORKERS))
+        target = ("--factory", "svc_jwks.main:create_app", "--workers", str(WORKERS))
         with serve(baked["jwks"], "svc_jwks", env, target=target) as base_url:
             deadline = time.monotonic() + 60
             while provider.requests["/jwks"] < WORKERS and time.monotonic() < deadline:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,15 +10,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import tokens
-from {{ cookiecutter.package_name }}.keys import Settings
 from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Signer, access_claims
+from .support import Mint, Signer, access_claims
 
 # The auth mode's own fixtures: settings, signer (and, in jwks mode, provider).
 pytest_plugins = ["tests.fixtures"]
-
-Mint = Callable[..., str]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.keys import ALGORITHM, Settings, signing_key
+from {{ cookiecutter.package_name }}.verifier import ALGORITHM, Settings, signing_key
 
 from .support import AUDIENCE, ISSUER, Signer
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .idp import Provider
 from .support import AUDIENCE, Signer

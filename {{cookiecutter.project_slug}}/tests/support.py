@@ -1,8 +1,9 @@
-"""Constants and types shared by the tests of every auth mode."""
+"""Helpers shared by the tests of every auth mode: one of each, imported from here."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from {{ cookiecutter.package_name }}.settings import AuthSettings
@@ -10,6 +11,14 @@ from {{ cookiecutter.package_name }}.tokens import SigningKey
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "api://test"
+
+# The ``mint`` fixture: sign a token the service accepts; keywords as for ``access_claims``.
+Mint = Callable[..., str]
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The request headers that present ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 class Signer(NamedTuple):

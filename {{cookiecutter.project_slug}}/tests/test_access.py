@@ -8,17 +8,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.auth import Authenticator
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.authenticator import Authenticator
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
-from .support import nested
+from .support import Mint, bearer, nested
 
 INVALID = 'Bearer error="invalid_token"'
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_health_and_readiness_are_open(client: TestClient) -> None:
@@ -151,6 +146,7 @@ def test_openapi_documents_bearer_scheme_on_protected_routes(client: TestClient)
         "scheme": "bearer",
         "bearerFormat": "JWT",
     }
-    for path in ("/hello", "/me", "/items"):
+    for path in ("/hello", "/me"):
         assert spec["paths"][path]["get"]["security"] == [{"BearerJWT": []}]
+    assert spec["paths"]["/items"]["get"]["security"] == [{"BearerJWT": ["items:read"]}]
     assert "security" not in spec["paths"]["/health"]["get"]

@@ -8,30 +8,27 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.auth import Authenticator, VerifiedTokenCache
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.authenticator import Authenticator, VerifiedTokenCache
+from {{ cookiecutter.package_name }}.claims import TokenClaims
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.tokens import ParsedToken, TokenClaims
+from {{ cookiecutter.package_name }}.tokens import ParsedToken
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
+from .support import Mint, bearer
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def count_signature_checks(authenticator: Authenticator) -> list[ParsedToken]:
     """Record every token whose signature the authenticator asks to check."""
     checked: list[ParsedToken] = []
-    check = authenticator.signatures.check
+    check = authenticator.verifier.check
 
     async def counting(token: ParsedToken) -> None:
         checked.append(token)
         await check(token)
 
-    authenticator.signatures.check = counting  # type: ignore[method-assign]
+    authenticator.verifier.check = counting  # type: ignore[method-assign]
     return checked
 
 

@@ -10,14 +10,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }} import tokens
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
-from .support import AUDIENCE, ISSUER
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from .support import AUDIENCE, ISSUER, Mint, bearer
 
 
 def test_any_signature_is_accepted(client: TestClient) -> None:

@@ -7,14 +7,10 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }} import tokens
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
 from .fixtures import SECRET
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from .support import Mint, bearer
 
 
 def test_token_signed_with_another_secret_is_refused(client: TestClient) -> None:

@@ -16,20 +16,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import tokens
-from {{ cookiecutter.package_name }}.jwks import JwksPolicy, cache_ttl
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.jwks_cache import JwksPolicy, cache_ttl
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.tokens import SigningKey
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
 from .idp import Provider
-from .support import AUDIENCE, Signer, access_claims
+from .support import AUDIENCE, Mint, Signer, access_claims, bearer
 
 DISCOVERY = "/.well-known/openid-configuration"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # The baked claim mapping (scope claims, audience claim, required claims) with a test audience.
@@ -70,7 +65,7 @@ async def cold_client(provider: Provider, signer: Signer) -> AsyncIterator[tuple
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:
         yield app, client
-    await app.state.authenticator.signatures.aclose()
+    await app.state.authenticator.verifier.aclose()
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
@@ -185,7 +180,7 @@ async def test_no_key_ever_gets_503_with_retry_after_within_timeout(
         elapsed = time.monotonic() - started
         again = await client.get("/me", headers=bearer(sign(signer, provider.issuer)))
         ready = await client.get("/ready")
-    await app.state.authenticator.signatures.aclose()
+    await app.state.authenticator.verifier.aclose()
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) >= 1
     assert elapsed < 1.5

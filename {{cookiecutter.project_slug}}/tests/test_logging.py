@@ -10,15 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from {{ cookiecutter.package_name }}.keys import Settings
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .conftest import Mint
+from .support import Mint, bearer
 
 LOGGER = "{{ cookiecutter.package_name }}.dependency"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def decisions(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

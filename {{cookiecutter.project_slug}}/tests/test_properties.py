@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.errors import InvalidTokenError
 
-from .conftest import Mint
 from .fixtures import SIGNATURES_CHECKED
+from .support import Mint
 
 # One client serves every example of a test: it holds no state that an example could leak to the next.
 PROPERTY = settings(
@@ -98,8 +99,8 @@ def well_formed(app: FastAPI, token: str) -> bool:
     authenticator = app.state.authenticator
     limit = authenticator.settings.max_token_bytes
     try:
-        tokens.parse(token, max_bytes=limit, algorithms=authenticator.signatures.algorithms)
-    except tokens.InvalidTokenError:
+        tokens.parse(token, max_bytes=limit, algorithms=authenticator.verifier.algorithms)
+    except InvalidTokenError:
         return False
     return True
 

@@ -8,13 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from .conftest import Mint
+from .support import Mint, bearer
 
 POLICY_VIOLATION = 1008
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def refusal_code(client: TestClient, headers: dict[str, str]) -> int:

@@ -1,5 +1,7 @@
-"""FastAPI dependencies that guard the routes: ``has_access`` and ``require_scopes``.
+"""The dependency that guards the routes: ``has_access``, and the ``Claims`` alias routes receive.
 
+Protect a router with ``dependencies=[Depends(has_access)]``; require scopes on
+a route with ``Security(has_access, scopes=[...])``, which OpenAPI shows.
 Errors follow RFC 6750 §3: a missing token gets a bare ``Bearer`` challenge,
 a bad one ``error="invalid_token"``, a missing scope 403 ``insufficient_scope``.
 On a WebSocket the same failures close the socket with code 1008.
@@ -9,16 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
-from fastapi import Depends, HTTPException, WebSocketException, status
+from fastapi import HTTPException, Security, WebSocketException, status
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection
 
-from .auth import Authenticator, KeyUnavailableError
-from .tokens import InvalidTokenError, TokenClaims
+from .authenticator import Authenticator
+from .claims import TokenClaims
+from .errors import InvalidTokenError, KeyUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class BearerAccess(SecurityBase):
         self.model = HTTPBearerModel(bearerFormat="JWT")
         self.scheme_name = "BearerJWT"
 
-    async def __call__(self, conn: HTTPConnection) -> TokenClaims:
+    async def __call__(self, conn: HTTPConnection, required: SecurityScopes) -> TokenClaims:
         """Return the verified claims of the request's bearer token, or refuse the request."""
         token = bearer_token(conn)
         if token is None:
@@ -72,25 +75,15 @@ class BearerAccess(SecurityBase):
         except KeyUnavailableError as exc:
             _log(logging.WARNING, "unavailable", exc.reason)
             _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
+        if required.scopes and not claims.scopes.issuperset(required.scopes):
+            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
+            challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required.scopes))}"'
+            _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
         _log(logging.DEBUG, "granted", "valid_token", claims.sub)
         return claims
 
 
 has_access = BearerAccess()
 
-
-Claims = Annotated[TokenClaims, Depends(has_access)]
-
-
-def require_scopes(*scopes: str) -> Callable[[HTTPConnection, TokenClaims], Coroutine[Any, Any, TokenClaims]]:
-    """Build a dependency that lets a request through only if its token has every scope."""
-    needed = frozenset(scopes)
-    challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(needed))}"'
-
-    async def check_scopes(conn: HTTPConnection, claims: Claims) -> TokenClaims:
-        if not needed <= claims.scopes:
-            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
-            _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
-        return claims
-
-    return check_scopes
+# What a route receives: ``claims: Claims``, or ``Annotated[TokenClaims, Security(has_access, scopes=[...])]``.
+Claims = Annotated[TokenClaims, Security(has_access)]

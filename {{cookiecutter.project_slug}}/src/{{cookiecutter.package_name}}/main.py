@@ -1,4 +1,8 @@
-"""The FastAPI application: open health checks, and routers behind ``has_access``."""
+"""The FastAPI application: open health checks, and routers behind ``has_access``.
+
+Nothing happens at import: ``create_app()`` reads the settings and builds the
+service, and uvicorn calls it (``uvicorn --factory {{ cookiecutter.package_name }}.main:create_app``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from .auth import Authenticator
+from .authenticator import Authenticator
 from .dependency import has_access
 from .endpoints import health, hello, items, me, ws
-from .keys import Settings, Signatures
+{%- if cookiecutter.auth_mode == "jwks" %}
+from .swagger import install_provider_login
+{%- endif %}
+from .verifier import Settings, Verifier
 
 PROTECTED = [Depends(has_access)]
 
@@ -18,17 +25,19 @@ PROTECTED = [Depends(has_access)]
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; settings come from the environment and ``.env`` unless given."""
     settings = settings or Settings()
-    signatures = Signatures(settings)
+    verifier = Verifier(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await signatures.start()
+        await verifier.start()
         yield
-        await signatures.aclose()
+        await verifier.aclose()
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
-    app.state.authenticator = Authenticator(settings, signatures)
-    signatures.install(app)
+    app.state.authenticator = Authenticator(settings, verifier)
+{%- if cookiecutter.auth_mode == "jwks" %}
+    install_provider_login(app, settings, verifier.jwks)
+{%- endif %}
 
     app.include_router(health.router)
     app.include_router(hello.router, prefix="/hello", dependencies=PROTECTED)
@@ -36,6 +45,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router, prefix="/items", dependencies=PROTECTED)
     app.include_router(ws.router, prefix="/ws", dependencies=PROTECTED)
     return app
-
-
-app = create_app()

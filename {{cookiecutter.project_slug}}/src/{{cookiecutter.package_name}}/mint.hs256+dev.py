@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import tokens
-from .keys import ALGORITHM, Settings, signing_key
+from .verifier import ALGORITHM, Settings, signing_key
 
 MAX_TTL = 7 * 24 * 3600
 

@@ -1,7 +1,7 @@
 """Settings shared by every auth mode, read from ``AUTH_*`` variables and ``.env``.
 
-The mode-specific settings (the secret, or the identity provider) extend this
-class in ``keys.py``.
+The mode's own settings (the secret, or where the identity provider's keys
+are) extend this class as ``Settings`` in ``verifier.py``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Parse, verify and sign compact JWTs: the only module that imports python-jose.
+"""The JWS wire format: parse, verify and sign compact JWTs. The only module that imports python-jose.
 
 python-jose is used for what it does well: building key objects and checking
 signatures. Everything it is lax about is done here, strictly and up front:
-the token's shape, its base64url spelling, its JSON, and every registered
-claim. Each failure raises ``InvalidTokenError`` with a short reason code that is
-safe to log (it never contains the token).
+the token's shape, its base64url spelling, its JSON and its header. What the
+claims must say is ``claims.py``'s business. Each failure raises
+``InvalidTokenError`` with a short reason code that is safe to log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import binascii
 import json
 import math
 import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,8 @@ from typing import Any
 from jose import jwk
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
-from pydantic import BaseModel, ConfigDict
+
+from .errors import InvalidTokenError
 
 SigningKey = Key
 # Three base64url segments, no padding: the only spelling we accept (RFC 7515 §7.1).
@@ -36,28 +36,6 @@ _CANONICAL_LAST = {2: frozenset(_B64URL[::16]), 3: frozenset(_B64URL[::4])}
 _PADDING = ("", "", "==", "=")
 # Real claims nest three or four levels; deeper JSON would only exhaust recursion later on.
 MAX_JSON_DEPTH = 32
-
-
-class InvalidTokenError(Exception):
-    """The token must be refused with 401 ``invalid_token``; ``reason`` is a log-safe code."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class TokenClaims(BaseModel):
-    """The verified claims of an access token."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sub: str
-    scopes: frozenset[str] = frozenset()
-    iss: str | None = None
-    aud: list[str] = []
-    exp: float | None = None
-    nbf: float | None = None
-    claims: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,115 +158,6 @@ def verify_signature(token: ParsedToken, key: SigningKey) -> None:
         valid = False
     if not valid:
         raise InvalidTokenError("bad_signature")
-
-
-def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
-    if name not in claims:
-        if required:
-            raise InvalidTokenError(f"{name}_missing")
-        return None
-    value = claims[name]
-    # bool is an int in Python, but never a NumericDate.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidTokenError(f"{name}_invalid")
-    try:
-        return float(value)
-    except OverflowError:  # an integer too large for a float
-        raise InvalidTokenError(f"{name}_invalid") from None
-
-
-def _audiences(claims: Mapping[str, Any], name: str) -> list[str]:
-    if name not in claims:
-        return []
-    aud = claims[name]
-    if isinstance(aud, str):
-        return [aud]
-    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
-        return aud
-    raise InvalidTokenError("aud_invalid")
-
-
-def _claim_at(claims: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = claims
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _scopes(claims: Mapping[str, Any], scope_paths: Iterable[tuple[str, ...]]) -> frozenset[str]:
-    found: set[str] = set()
-    for path in scope_paths:
-        value = _claim_at(claims, path)
-        if isinstance(value, str):
-            found.update(value.split())
-        elif isinstance(value, list):
-            found.update(item for item in value if isinstance(item, str))
-    return frozenset(found)
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimRules:
-    """What the claims must satisfy; built once from the settings.
-
-    ``issuers`` empty means any issuer; ``scope_paths`` are claim names split
-    on dots, so ``("realm_access", "roles")`` reads a nested list.
-    """
-
-    issuers: frozenset[str]
-    audience: str | None
-    leeway: float
-    require_exp: bool
-    scope_paths: tuple[tuple[str, ...], ...]
-    audience_claim: str = "aud"
-    required: tuple[tuple[str, str], ...] = ()
-
-
-def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
-    """Check every registered claim strictly (RFC 7519 §4.1, RFC 8725 §3.8-3.9)."""
-    now = time.time() if now is None else now
-    leeway = rules.leeway
-    exp = _numeric_date(claims, "exp", required=rules.require_exp)
-    nbf = _numeric_date(claims, "nbf", required=False)
-    iat = _numeric_date(claims, "iat", required=False)
-    if exp is not None and exp <= now - leeway:
-        raise InvalidTokenError("expired")
-    if nbf is not None and nbf > now + leeway:
-        raise InvalidTokenError("not_yet_valid")
-    if iat is not None and iat > now + leeway:
-        raise InvalidTokenError("issued_in_future")
-    iss = claims.get("iss")
-    if iss is not None and not isinstance(iss, str):
-        raise InvalidTokenError("iss_invalid")
-    if rules.issuers and iss not in rules.issuers:
-        raise InvalidTokenError("iss_mismatch")
-    aud = _audiences(claims, rules.audience_claim)
-    if rules.audience is not None and rules.audience not in aud:
-        raise InvalidTokenError("aud_mismatch")
-    for name, expected in rules.required:
-        if claims.get(name) != expected:
-            raise InvalidTokenError("required_claim_mismatch")
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
-        raise InvalidTokenError("sub_invalid")
-    return TokenClaims(
-        sub=sub,
-        scopes=_scopes(claims, rules.scope_paths),
-        iss=iss,
-        aud=aud,
-        exp=exp,
-        nbf=nbf,
-        claims=claims,
-    )
-
-
-def still_valid(claims: TokenClaims, *, leeway: float, now: float | None = None) -> bool:
-    """Re-check the time window of claims that were verified earlier."""
-    now = time.time() if now is None else now
-    if claims.exp is not None and claims.exp <= now - leeway:
-        return False
-    return claims.nbf is None or claims.nbf <= now + leeway
 
 
 def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:

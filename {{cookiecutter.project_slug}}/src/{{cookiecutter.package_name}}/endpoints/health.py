@@ -16,7 +16,7 @@ async def health() -> dict[str, str]:
 @router.get("/ready")
 async def ready(request: Request, response: Response) -> dict[str, bool]:
     """Readiness: signing keys are loaded, so tokens can be verified."""
-    is_ready = bool(request.app.state.authenticator.signatures.ready)
+    is_ready = bool(request.app.state.authenticator.verifier.is_ready())
     if not is_ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {"ready": is_ready}

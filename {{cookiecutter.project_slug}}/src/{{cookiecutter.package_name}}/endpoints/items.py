@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Security
 
-from ..dependency import require_scopes
-from ..tokens import TokenClaims
+from ..claims import TokenClaims
+from ..dependency import has_access
 
 router = APIRouter(tags=["items"])
 
@@ -16,7 +16,7 @@ ITEMS = [{"id": 1, "name": "hammer"}, {"id": 2, "name": "screwdriver"}]
 
 @router.get("")
 async def list_items(
-    claims: Annotated[TokenClaims, Depends(require_scopes("items:read"))],
+    claims: Annotated[TokenClaims, Security(has_access, scopes=["items:read"])],
 ) -> list[dict[str, object]]:
     """List the items; needs the ``items:read`` scope."""
     return ITEMS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ..claims import TokenClaims
 from ..dependency import Claims
-from ..tokens import TokenClaims
 
 router = APIRouter(tags=["me"])
 

@@ -13,8 +13,8 @@ import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
+from ..claims import TokenClaims
 from ..dependency import Claims
-from ..tokens import TokenClaims
 
 router = APIRouter(tags=["ws"])
 

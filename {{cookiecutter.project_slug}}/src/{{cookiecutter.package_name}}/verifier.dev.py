@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 
-from fastapi import FastAPI
 from pydantic import model_validator
 
 from . import tokens
@@ -42,12 +41,11 @@ def signing_key(settings: Settings) -> SigningKey:
     return tokens.load_key(secrets.token_urlsafe(32), ALGORITHM)
 
 
-class Signatures:
+class Verifier:
     """Accept any signature. Start-up says so loudly."""
 
     algorithms = KNOWN_ALGORITHMS
     require_exp = False
-    ready = True
 
     def __init__(self, settings: Settings) -> None:
         self._env = settings.app_env
@@ -59,6 +57,13 @@ class Signatures:
         """The key never changes while the service runs."""
         return 0
 
+    def is_ready(self) -> bool:
+        """Always: no key is needed."""
+        return True
+
+    def refresh_if_due(self) -> None:
+        """Nothing to refresh: the key never changes."""
+
     async def start(self) -> None:
         logger.warning(
             "!!! AUTH MODE 'dev': TOKEN SIGNATURES ARE NOT CHECKED (APP_ENV=%s). "
@@ -68,6 +73,3 @@ class Signatures:
 
     async def aclose(self) -> None:
         """Nothing to release."""
-
-    def install(self, app: FastAPI) -> None:
-        """Nothing to add to the app in this mode."""

@@ -6,7 +6,6 @@ is read once and turned into a key object at start-up.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -44,12 +43,11 @@ def signing_key(settings: Settings) -> SigningKey:
     return tokens.load_key(settings.secret.get_secret_value(), ALGORITHM)
 
 
-class Signatures:
+class Verifier:
     """Check HS256 signatures against the shared secret."""
 
     algorithms = frozenset({ALGORITHM})
     require_exp = True
-    ready = True
 
     def __init__(self, settings: Settings) -> None:
         self._key = signing_key(settings)
@@ -61,11 +59,15 @@ class Signatures:
         """The key never changes while the service runs."""
         return 0
 
+    def is_ready(self) -> bool:
+        """Always: the key is built in the constructor."""
+        return True
+
+    def refresh_if_due(self) -> None:
+        """Nothing to refresh: the key never changes."""
+
     async def start(self) -> None:
         """Nothing to fetch: the key is built in the constructor."""
 
     async def aclose(self) -> None:
         """Nothing to release."""
-
-    def install(self, app: FastAPI) -> None:
-        """Nothing to add to the app in this mode."""

@@ -1,7 +1,7 @@
 """The path every request takes: cache, shape, signature, claims.
 
-``Authenticator`` is mode-agnostic; the mode decides only how a signature is
-checked, through the ``SignatureCheck`` that ``keys.py`` provides.
+``Authenticator`` is the same in every mode; the mode decides only how a
+signature is checked, through the ``Verifier`` that ``verifier.py`` provides.
 """
 
 from __future__ import annotations
@@ -9,23 +9,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Protocol
 
-from fastapi import FastAPI
-
 from . import tokens
+from .claims import TokenClaims, claim_rules, still_valid, validate_claims
+from .errors import InvalidTokenError
 from .settings import AuthSettings
-from .tokens import ParsedToken, TokenClaims
+from .tokens import ParsedToken
 
 
-class KeyUnavailableError(Exception):
-    """No signing key can be had right now; the request gets 503 with Retry-After."""
-
-    def __init__(self, reason: str, retry_after: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-class SignatureCheck(Protocol):
+class Verifier(Protocol):
     """What an auth mode supplies: its algorithms and how it checks a signature."""
 
     algorithms: frozenset[str]
@@ -35,16 +26,21 @@ class SignatureCheck(Protocol):
         """Changes whenever the keys change, so that tokens verified with old keys are verified again."""
         ...
 
-    @property
-    def ready(self) -> bool: ...
+    def is_ready(self) -> bool:
+        """Whether tokens can be verified right now."""
+        ...
 
-    async def check(self, token: ParsedToken) -> None: ...
+    def refresh_if_due(self) -> None:
+        """Start whatever the key policy says is due (a refresh past the TTL); never waits."""
 
-    async def start(self) -> None: ...
+    async def check(self, token: ParsedToken) -> None:
+        """Raise ``InvalidTokenError`` unless the token's signature is good."""
 
-    async def aclose(self) -> None: ...
+    async def start(self) -> None:
+        """Get ready to verify (fetch keys, say what the mode is); called once at start-up."""
 
-    def install(self, app: FastAPI) -> None: ...
+    async def aclose(self) -> None:
+        """Release what ``start`` acquired."""
 
 
 class VerifiedTokenCache:
@@ -83,45 +79,32 @@ class VerifiedTokenCache:
         return len(self._entries)
 
 
-def claim_rules(settings: AuthSettings, *, require_exp: bool) -> tokens.ClaimRules:
-    """Turn the settings into the rules ``validate_claims`` applies."""
-    issuers = (settings.issuer, *settings.extra_issuers) if settings.issuer else settings.extra_issuers
-    return tokens.ClaimRules(
-        issuers=frozenset(issuers),
-        audience=settings.audience,
-        leeway=settings.leeway_seconds,
-        require_exp=require_exp,
-        scope_paths=tuple(tuple(name.split(".")) for name in settings.scope_claims),
-        audience_claim=settings.audience_claim,
-        required=tuple((name, value) for name, _, value in (pair.partition("=") for pair in settings.required_claims)),
-    )
-
-
 class Authenticator:
     """Turn a bearer token into verified claims, or raise ``InvalidTokenError``/``KeyUnavailableError``."""
 
-    def __init__(self, settings: AuthSettings, signatures: SignatureCheck) -> None:
+    def __init__(self, settings: AuthSettings, verifier: Verifier) -> None:
         self.settings = settings
-        self.signatures = signatures
+        self.verifier = verifier
         self.cache = VerifiedTokenCache(settings.token_cache_size)
-        self.rules = claim_rules(settings, require_exp=signatures.require_exp)
+        self.rules = claim_rules(settings, require_exp=verifier.require_exp)
         self._key_generation = 0
 
     async def authenticate(self, token: str) -> TokenClaims:
         """Verify a token: signature first, then every claim."""
         settings = self.settings
-        key_generation = self.signatures.key_generation()
+        self.verifier.refresh_if_due()
+        key_generation = self.verifier.key_generation()
         if key_generation != self._key_generation:
             self.cache.clear()
             self._key_generation = key_generation
         cached = self.cache.get(token)
         if cached is not None:
-            if tokens.still_valid(cached, leeway=settings.leeway_seconds):
+            if still_valid(cached, leeway=settings.leeway_seconds):
                 return cached
             self.cache.discard(token)
-            raise tokens.InvalidTokenError("expired")
-        parsed = tokens.parse(token, max_bytes=settings.max_token_bytes, algorithms=self.signatures.algorithms)
-        await self.signatures.check(parsed)
-        claims = tokens.validate_claims(parsed.claims, self.rules)
+            raise InvalidTokenError("expired")
+        parsed = tokens.parse(token, max_bytes=settings.max_token_bytes, algorithms=self.verifier.algorithms)
+        await self.verifier.check(parsed)
+        claims = validate_claims(parsed.claims, self.rules)
         self.cache.put(token, claims)
         return claims

@@ -9,18 +9,15 @@ headers are never followed.
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import FastAPI
 from pydantic import Field, field_validator, model_validator
 
 from . import tokens
-from .jwks import JwksCache, JwksPolicy, check_url
+from .jwks_cache import JwksCache, JwksPolicy, check_url
 from .settings import AuthSettings, Words
 from .tokens import ParsedToken
 
-OAUTH_SCHEME = "ProviderLogin"
 Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
 
 
@@ -75,13 +72,12 @@ class Settings(AuthSettings):
         )
 
 
-class Signatures:
+class Verifier:
     """Check signatures with the provider's keys, chosen by ``kid`` and ``alg``."""
 
     require_exp = True
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
         self.algorithms: frozenset[str] = frozenset(settings.algorithms)
         self.jwks = JwksCache(
             issuer=settings.issuer,
@@ -90,12 +86,14 @@ class Signatures:
             policy=settings.policy(),
         )
 
-    @property
-    def ready(self) -> bool:
-        return self.jwks.ready
+    def is_ready(self) -> bool:
+        return self.jwks.is_ready()
 
     def key_generation(self) -> int:
         return self.jwks.generation()
+
+    def refresh_if_due(self) -> None:
+        self.jwks.refresh_if_due()
 
     async def check(self, token: ParsedToken) -> None:
         key = await self.jwks.key_for(token.kid, token.alg)
@@ -106,43 +104,3 @@ class Signatures:
 
     async def aclose(self) -> None:
         await self.jwks.aclose()
-
-    def install(self, app: FastAPI) -> None:
-        """Let /docs log in at the provider (authorization code + PKCE) when a client ID is set.
-
-        The provider's endpoints come from OIDC discovery, so the login appears in
-        the OpenAPI document once discovery has succeeded.
-        """
-        client_id = self._settings.swagger_client_id
-        if not client_id:
-            return
-        scopes = self._settings.swagger_scopes
-        app.swagger_ui_init_oauth = {
-            "clientId": client_id,
-            "usePkceWithAuthorizationCodeGrant": True,
-            "scopes": " ".join(scopes),
-        }
-        plain_openapi = app.openapi
-        with_login: dict[str, Any] = {}
-
-        def openapi_with_login() -> dict[str, Any]:
-            discovery = self.jwks.discovery
-            if with_login or discovery is None or not discovery.authorization_endpoint or not discovery.token_endpoint:
-                return with_login or plain_openapi()
-            with_login.update(copy.deepcopy(plain_openapi()))
-            with_login["components"]["securitySchemes"][OAUTH_SCHEME] = {
-                "type": "oauth2",
-                "flows": {
-                    "authorizationCode": {
-                        "authorizationUrl": discovery.authorization_endpoint,
-                        "tokenUrl": discovery.token_endpoint,
-                        "scopes": {scope: scope for scope in scopes},
-                    }
-                },
-            }
-            for operation in (op for path in with_login["paths"].values() for op in path.values()):
-                if {"BearerJWT": []} in operation.get("security", []):
-                    operation["security"].append({OAUTH_SCHEME: list(scopes)})
-            return with_login
-
-        app.openapi = openapi_with_login  # type: ignore[method-assign]

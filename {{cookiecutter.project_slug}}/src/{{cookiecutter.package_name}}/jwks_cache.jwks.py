@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from . import tokens
-from .auth import KeyUnavailableError
+from .errors import InvalidTokenError, KeyUnavailableError
 from .tokens import SigningKey
 
 logger = logging.getLogger(__name__)
@@ -188,37 +188,40 @@ class JwksCache:
         self._generation = 0
         self._last_error: str | None = None
 
-    @property
-    def ready(self) -> bool:
-        """True while a usable, not too stale key set is held."""
+    def is_ready(self) -> bool:
+        """Whether a usable key set, not past its maximum stale age, is held."""
         return self._current() is not None
 
     def generation(self) -> int:
-        """Bumped when the key set changes or is dropped as too stale.
-
-        Asked on every request, cached tokens included, so it also starts the
-        background refresh of keys past their TTL.
-        """
-        self._current(refresh_if_due=True)
+        """Bumped when the key set changes or is dropped as too stale."""
         return self._generation
 
     @property
     def discovery(self) -> Discovery | None:
+        """The provider's endpoints, once discovery has succeeded."""
         return self._discovery
 
-    def _current(self, *, refresh_if_due: bool = False) -> KeySet | None:
-        """The key set still within its maximum stale age; optionally start its TTL refresh."""
+    def _current(self) -> KeySet | None:
+        """The key set, unless it is past its maximum stale age."""
+        keyset = self._keyset
+        if keyset is None or self._clock() - keyset.fetched_at > self._policy.max_stale:
+            return None
+        return keyset
+
+    def refresh_if_due(self) -> None:
+        """Drop keys past their maximum stale age, and start a background refresh of keys past their TTL.
+
+        Called on every request, cached tokens included, so stale keys never outlive the policy.
+        """
         keyset = self._keyset
         if keyset is None:
-            return None
+            return
         now = self._clock()
         if now - keyset.fetched_at > self._policy.max_stale:
             logger.warning("jwks keys dropped reason=max_stale_exceeded")
             self._replace(None)
-            return None
-        if refresh_if_due and now >= keyset.expires_at:
+        elif now >= keyset.expires_at:
             self._refresh_in_background()
-        return keyset
 
     def _replace(self, keyset: KeySet | None) -> None:
         old = self._keyset.fingerprint if self._keyset is not None else None
@@ -228,7 +231,7 @@ class JwksCache:
 
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
-        keyset = self._current(refresh_if_due=True)
+        keyset = self._current()
         if keyset is None:
             await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
             keyset = self._current()
@@ -241,7 +244,7 @@ class JwksCache:
             keyset = self._current()
             key = keyset.find(kid, alg) if keyset is not None else None
         if key is None:
-            raise tokens.InvalidTokenError("unknown_kid")
+            raise InvalidTokenError("unknown_kid")
         return key
 
     async def refresh(self, *, min_interval: float = 0) -> None:

@@ -1,0 +1,154 @@
+"""Claim policy: what a verified token's claims must say, and the typed claims a route receives.
+
+Every registered claim is checked strictly (RFC 7519 §4.1, RFC 8725 §3.8-3.9);
+each failure raises ``InvalidTokenError`` with a log-safe reason code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import InvalidTokenError
+from .settings import AuthSettings
+
+
+class TokenClaims(BaseModel):
+    """The verified claims of an access token; ``raw`` holds every claim as sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    scopes: frozenset[str] = frozenset()
+    iss: str | None = None
+    aud: list[str] = []
+    exp: float | None = None
+    nbf: float | None = None
+    raw: dict[str, Any] = {}
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
+    if name not in claims:
+        if required:
+            raise InvalidTokenError(f"{name}_missing")
+        return None
+    value = claims[name]
+    # bool is an int in Python, but never a NumericDate.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidTokenError(f"{name}_invalid")
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidTokenError(f"{name}_invalid") from None
+
+
+def _audiences(claims: Mapping[str, Any], name: str) -> list[str]:
+    if name not in claims:
+        return []
+    aud = claims[name]
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
+        return aud
+    raise InvalidTokenError("aud_invalid")
+
+
+def _claim_at(claims: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = claims
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _scopes(claims: Mapping[str, Any], scope_paths: Iterable[tuple[str, ...]]) -> frozenset[str]:
+    found: set[str] = set()
+    for path in scope_paths:
+        value = _claim_at(claims, path)
+        if isinstance(value, str):
+            found.update(value.split())
+        elif isinstance(value, list):
+            found.update(item for item in value if isinstance(item, str))
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRules:
+    """What the claims must satisfy; built once from the settings.
+
+    ``issuers`` empty means any issuer; ``scope_paths`` are claim names split
+    on dots, so ``("realm_access", "roles")`` reads a nested list.
+    """
+
+    issuers: frozenset[str]
+    audience: str | None
+    leeway: float
+    require_exp: bool
+    scope_paths: tuple[tuple[str, ...], ...]
+    audience_claim: str = "aud"
+    required: tuple[tuple[str, str], ...] = ()
+
+
+def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
+    """Check every registered claim, and the ones the settings require."""
+    now = time.time() if now is None else now
+    leeway = rules.leeway
+    exp = _numeric_date(claims, "exp", required=rules.require_exp)
+    nbf = _numeric_date(claims, "nbf", required=False)
+    iat = _numeric_date(claims, "iat", required=False)
+    if exp is not None and exp <= now - leeway:
+        raise InvalidTokenError("expired")
+    if nbf is not None and nbf > now + leeway:
+        raise InvalidTokenError("not_yet_valid")
+    if iat is not None and iat > now + leeway:
+        raise InvalidTokenError("issued_in_future")
+    iss = claims.get("iss")
+    if iss is not None and not isinstance(iss, str):
+        raise InvalidTokenError("iss_invalid")
+    if rules.issuers and iss not in rules.issuers:
+        raise InvalidTokenError("iss_mismatch")
+    aud = _audiences(claims, rules.audience_claim)
+    if rules.audience is not None and rules.audience not in aud:
+        raise InvalidTokenError("aud_mismatch")
+    for name, expected in rules.required:
+        if claims.get(name) != expected:
+            raise InvalidTokenError("required_claim_mismatch")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidTokenError("sub_invalid")
+    return TokenClaims(
+        sub=sub,
+        scopes=_scopes(claims, rules.scope_paths),
+        iss=iss,
+        aud=aud,
+        exp=exp,
+        nbf=nbf,
+        raw=claims,
+    )
+
+
+def still_valid(claims: TokenClaims, *, leeway: float, now: float | None = None) -> bool:
+    """Re-check the time window of claims that were verified earlier."""
+    now = time.time() if now is None else now
+    if claims.exp is not None and claims.exp <= now - leeway:
+        return False
+    return claims.nbf is None or claims.nbf <= now + leeway
+
+
+def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
+    """Turn the settings into the rules ``validate_claims`` applies."""
+    issuers = (settings.issuer, *settings.extra_issuers) if settings.issuer else settings.extra_issuers
+    return ClaimRules(
+        issuers=frozenset(issuers),
+        audience=settings.audience,
+        leeway=settings.leeway_seconds,
+        require_exp=require_exp,
+        scope_paths=tuple(tuple(name.split(".")) for name in settings.scope_claims),
+        audience_claim=settings.audience_claim,
+        required=tuple((name, value) for name, _, value in (pair.partition("=") for pair in settings.required_claims)),
+    )
