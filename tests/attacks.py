@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,12 @@ OK = Answer(200, None)
 NO_TOKEN = Answer(401, "Bearer")
 INVALID = Answer(401, 'Bearer error="invalid_token"')
 NO_SCOPE = Answer(403, 'Bearer error="insufficient_scope", scope="items:read"')
+# The jwks service served with AUTH_DPOP=allowed: Bearer and DPoP (RFC 9449 §7.1).
+DPOP_MODE = "jwks-dpop"
+DPOP_ALGS = 'algs="ES256 RS256"'
+DPOP_NO_TOKEN = Answer(401, f"Bearer, DPoP {DPOP_ALGS}")
+BAD_PROOF = Answer(401, f'DPoP error="invalid_dpop_proof", {DPOP_ALGS}')
+DPOP_INVALID = Answer(401, f'DPoP error="invalid_token", {DPOP_ALGS}')
 
 # ---------------------------------------------------------------------------- signing
 
@@ -173,6 +180,7 @@ class Keys:
     provider_ec: ec.EllipticCurvePrivateKey  # kid ec-1
     attacker_rsa: rsa.RSAPrivateKey
     attacker_ec: ec.EllipticCurvePrivateKey
+    holder_ec: ec.EllipticCurvePrivateKey  # a DPoP client's key, to which bound tokens are bound
     secret: str  # AUTH_SECRET of the hs256 service
 
     @classmethod
@@ -185,6 +193,7 @@ class Keys:
             new_rsa(),
             ec.generate_private_key(ec.SECP256R1()),
             new_rsa(),
+            ec.generate_private_key(ec.SECP256R1()),
             ec.generate_private_key(ec.SECP256R1()),
             secret,
         )
@@ -242,12 +251,13 @@ class Kit:
     issuer: str
     audience: str
     attacker_url: str
+    base_url: str = ""  # where the service listens, for DPoP proofs' htu
     leeway: int = 30
 
     @property
     def signer(self) -> Signer:
         """How this mode's real issuer signs."""
-        if self.mode == "jwks":
+        if self.mode.startswith("jwks"):
             return Rsa(self.keys.provider_rsa, kid="rsa-1")
         if self.mode == "hs256":
             return Hmac(self.keys.secret.encode())
@@ -311,6 +321,10 @@ class Case:
     def expected(self, mode: str) -> Answer:
         if self.unsigned and mode == "dev":
             return OK
+        if mode == DPOP_MODE and mode not in self.modes:
+            # The jwks answer, except that a request without a usable token is offered both schemes.
+            answer = self.modes.get("jwks", self.expect)
+            return DPOP_NO_TOKEN if answer == NO_TOKEN else answer
         return self.modes.get(mode, self.expect)
 
 
@@ -855,6 +869,164 @@ def header_line_cases() -> list[Case]:
     ]
 
 
+# ---------------------------------------------------------------------------- DPoP (RFC 9449)
+
+
+def ec_jwk(key: ec.EllipticCurvePrivateKey, **extra: str) -> dict[str, str]:
+    numbers = key.public_key().public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(numbers.x.to_bytes(32, "big")),
+        "y": b64(numbers.y.to_bytes(32, "big")),
+        **extra,
+    }
+
+
+def thumbprint(jwk: Mapping[str, str]) -> str:
+    """RFC 7638: SHA-256 of the required members, sorted, no white space."""
+    members = {name: jwk[name] for name in ("crv", "kty", "x", "y")}
+    return b64(hashlib.sha256(compact_json(dict(sorted(members.items())))).digest())
+
+
+def bound_token(kit: Kit, key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    """This mode's good token, bound to the holder's key (``cnf.jkt``)."""
+    return kit.token(cnf={"jkt": thumbprint(ec_jwk(key or kit.keys.holder_ec))})
+
+
+def proof(
+    kit: Kit,
+    token: str,
+    *,
+    signer: Signer | None = None,
+    header: Mapping[str, object] | None = None,
+    **changes: object,
+) -> str:
+    """A DPoP proof by the holder for GET /me carrying ``token``; ``header`` and keywords change it."""
+    fields: dict[str, object] = {"typ": "dpop+jwt", "alg": "ES256", "jwk": ec_jwk(kit.keys.holder_ec)}
+    fields.update(header or {})
+    claims: dict[str, object] = {
+        "jti": secrets.token_hex(16),
+        "htm": "GET",
+        "htu": f"{kit.base_url}/me",
+        "iat": int(time.time()),
+        "ath": b64(hashlib.sha256(token.encode("ascii")).digest()),
+    }
+    claims.update(changes)
+    raw_header = compact_json({name: value for name, value in fields.items() if value is not DROP})
+    raw_claims = compact_json({name: value for name, value in claims.items() if value is not DROP})
+    signing_input = f"{b64(raw_header)}.{b64(raw_claims)}"
+    return f"{signing_input}.{b64((signer or Ecdsa(kit.keys.holder_ec)).sign(signing_input.encode('ascii')))}"
+
+
+def dpop_request(token: str, *proofs: str) -> Probe:
+    headers = (("Authorization", f"DPoP {token}".encode()), *(("DPoP", text.encode()) for text in proofs))
+    return Probe("/me", headers)
+
+
+def bad_proof(name: str, make: Callable[[Kit, str], str], *, baits_attacker: bool = False) -> Case:
+    """A bound token with a proof that RFC 9449 §4.3 refuses; services without DPoP take no DPoP at all."""
+
+    def build(kit: Kit) -> Probe:
+        token = bound_token(kit)
+        return dpop_request(token, make(kit, token))
+
+    return Case("DPoP", name, build, NO_TOKEN, {DPOP_MODE: BAD_PROOF}, baits_attacker=baits_attacker)
+
+
+def dpop_cases() -> list[Case]:
+    family = "DPoP"
+    now = int(time.time())
+
+    def good(kit: Kit) -> Probe:
+        token = bound_token(kit)
+        return dpop_request(token, proof(kit, token))
+
+    def attacker_signed(kit: Kit, token: str) -> str:
+        return proof(kit, token, signer=Ecdsa(kit.keys.attacker_ec))
+
+    def attackers_own_key(kit: Kit, token: str) -> str:
+        """A perfectly good proof, but by a key the token is not bound to."""
+        jwk = ec_jwk(kit.keys.attacker_ec)
+        return proof(kit, token, signer=Ecdsa(kit.keys.attacker_ec), header={"jwk": jwk})
+
+    return [
+        Case(family, "bound token with a good proof (control)", good, NO_TOKEN, {DPOP_MODE: OK}),
+        case(family, "bound token presented as Bearer", bound_token),
+        case(
+            family,
+            "bound token, proof, but Bearer scheme",
+            lambda kit: Probe("/me", (("Authorization", f"Bearer {bound_token(kit)}".encode()), ("DPoP", b"x"))),
+            INVALID,
+        ),
+        Case(
+            family,
+            "unbound token with a good proof",
+            lambda kit: dpop_request(kit.token(), proof(kit, kit.token())),
+            NO_TOKEN,
+            {DPOP_MODE: DPOP_INVALID},
+        ),
+        Case(family, "no DPoP header", lambda kit: dpop_request(bound_token(kit)), NO_TOKEN, {DPOP_MODE: BAD_PROOF}),
+        Case(
+            family,
+            "two DPoP headers",
+            lambda kit: dpop_request(bound_token(kit), proof(kit, bound_token(kit)), proof(kit, bound_token(kit))),
+            NO_TOKEN,
+            {DPOP_MODE: BAD_PROOF},
+        ),
+        bad_proof("proof not a JWS", lambda kit, token: "not-a-proof"),
+        bad_proof("proof of 10 KB", lambda kit, token: proof(kit, token, pad="x" * 10_000)),
+        bad_proof("typ JWT", lambda kit, token: proof(kit, token, header={"typ": "JWT"})),
+        bad_proof("typ missing", lambda kit, token: proof(kit, token, header={"typ": DROP})),
+        bad_proof("alg none", lambda kit, token: proof(kit, token, signer=Fixed(b"", "none"), header={"alg": "none"})),
+        bad_proof(
+            "alg HS256 keyed with the public JWK",
+            lambda kit, token: proof(
+                kit, token, signer=Hmac(compact_json(ec_jwk(kit.keys.holder_ec))), header={"alg": "HS256"}
+            ),
+        ),
+        bad_proof("alg ES384, not allowed", lambda kit, token: proof(kit, token, header={"alg": "ES384"})),
+        bad_proof("jwk missing", lambda kit, token: proof(kit, token, header={"jwk": DROP})),
+        bad_proof("jwk as a string", lambda kit, token: proof(kit, token, header={"jwk": "holder"})),
+        bad_proof(
+            "jwk with its private member",
+            lambda kit, token: proof(
+                kit,
+                token,
+                header={
+                    "jwk": ec_jwk(
+                        kit.keys.holder_ec,
+                        d=b64(kit.keys.holder_ec.private_numbers().private_value.to_bytes(32, "big")),
+                    )
+                },
+            ),
+        ),
+        bad_proof(
+            "jwk of type oct", lambda kit, token: proof(kit, token, header={"jwk": {"kty": "oct", "k": "c2VjcmV0"}})
+        ),
+        bad_proof(
+            "jku to the attacker instead of jwk",
+            lambda kit, token: proof(kit, token, header={"jwk": DROP, "jku": f"{kit.attacker_url}/jwks"}),
+            baits_attacker=True,
+        ),
+        bad_proof("signed by another key than its jwk", attacker_signed),
+        bad_proof("signature stripped", lambda kit, token: proof(kit, token).rpartition(".")[0] + "."),
+        bad_proof("htm POST for a GET", lambda kit, token: proof(kit, token, htm="POST")),
+        bad_proof("htm missing", lambda kit, token: proof(kit, token, htm=DROP)),
+        bad_proof("htu another path", lambda kit, token: proof(kit, token, htu=f"{kit.base_url}/items")),
+        bad_proof("htu another host", lambda kit, token: proof(kit, token, htu="http://attacker.test/me")),
+        bad_proof("htu relative", lambda kit, token: proof(kit, token, htu="/me")),
+        bad_proof("iat an hour old", lambda kit, token: proof(kit, token, iat=now - 3600)),
+        bad_proof("iat an hour ahead", lambda kit, token: proof(kit, token, iat=now + 3600)),
+        bad_proof("iat a string", lambda kit, token: proof(kit, token, iat=str(now))),
+        bad_proof("jti missing", lambda kit, token: proof(kit, token, jti=DROP)),
+        bad_proof("jti a number", lambda kit, token: proof(kit, token, jti=7)),
+        bad_proof("ath missing", lambda kit, token: proof(kit, token, ath=DROP)),
+        bad_proof("ath of another token", lambda kit, token: proof(kit, token, ath=b64(hashlib.sha256(b"x").digest()))),
+        bad_proof("a good proof by a key the token is not bound to", attackers_own_key),
+    ]
+
+
 CASES: list[Case] = [
     *algorithm_cases(),
     *signature_cases(),
@@ -862,6 +1034,7 @@ CASES: list[Case] = [
     *structure_cases(),
     *claims_cases(),
     *header_line_cases(),
+    *dpop_cases(),
 ]
 
 # ---------------------------------------------------------------------------- results

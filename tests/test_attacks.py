@@ -18,7 +18,20 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .attacks import CASES, TALLIES, Case, Keys, Kit, Probe, Tally, jose_key
+from .attacks import (
+    CASES,
+    DPOP_MODE,
+    TALLIES,
+    Case,
+    Keys,
+    Kit,
+    Probe,
+    Tally,
+    bound_token,
+    dpop_request,
+    jose_key,
+    proof,
+)
 from .baked import AUDIENCE, MODES, clean_env, serve
 from .provider import Provider
 
@@ -68,23 +81,28 @@ def attacker(keys: Keys) -> Iterator[Provider]:
         yield server
 
 
-@pytest.fixture(scope="module", params=MODES)
+@pytest.fixture(scope="module", params=[*MODES, DPOP_MODE])
 def target(
     request: pytest.FixtureRequest, baked: dict[str, Path], keys: Keys, attacker: Provider, pytestconfig: pytest.Config
 ) -> Iterator[Target]:
     mode: str = request.param
+    bake = "jwks" if mode == DPOP_MODE else mode
     with ExitStack() as stack:
         issuer = ISSUER
-        if mode == "jwks":
+        if bake == "jwks":
             issuer = stack.enter_context(Provider(keys.provider_keys())).issuer
         env = clean_env(AUTH_ISSUER=issuer, AUTH_AUDIENCE=AUDIENCE)
         if mode == "hs256":
             env["AUTH_SECRET"] = keys.secret
-        address = urlsplit(stack.enter_context(serve(baked[mode], f"svc_{mode}", env)))
+        if mode == DPOP_MODE:
+            env["AUTH_DPOP"] = "allowed"
+        base_url = stack.enter_context(serve(baked[bake], f"svc_{bake}", env))
+        address = urlsplit(base_url)
         assert address.hostname is not None
         assert address.port is not None
         tally = pytestconfig.stash.setdefault(TALLIES, {}).setdefault(mode, Tally())
-        yield Target(Kit(mode, keys, issuer, AUDIENCE, attacker.issuer), address.hostname, address.port, tally)
+        kit = Kit(mode, keys, issuer, AUDIENCE, attacker.issuer, base_url=base_url)
+        yield Target(kit, address.hostname, address.port, tally)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -111,3 +129,11 @@ def test_every_case_was_counted_and_the_attacker_heard_nothing(target: Target, a
     tally = target.tally
     assert (tally.cases, tally.accepted_forgeries, tally.server_errors) == (len(CASES), 0, 0)
     assert sum(attacker.requests.values()) == 0, attacker.requests
+
+
+def test_a_dpop_proof_works_once(target: Target) -> None:
+    """RFC 9449 §11.1: a replayed proof is refused, though everything else about it is right."""
+    token = bound_token(target.kit)
+    request = dpop_request(token, proof(target.kit, token))
+    first, second = target.send(request).status, target.send(request).status
+    assert (first, second) == ((200, 401) if target.kit.mode == DPOP_MODE else (401, 401))

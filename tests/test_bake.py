@@ -28,6 +28,7 @@ COMMON = [
     "src/{pkg}/authenticator.py",
     "src/{pkg}/claims.py",
     "src/{pkg}/errors.py",
+    "src/{pkg}/presentation.py",
     "src/{pkg}/tokens.py",
     "src/{pkg}/settings.py",
     "src/{pkg}/verifier.py",
@@ -44,7 +45,13 @@ COMMON = [
 ]
 ONLY_IN = {
     "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py", ".env"],
-    "jwks": ["src/{pkg}/jwks_cache.py", "src/{pkg}/swagger.py", "tests/idp.py", "tests/test_jwks.py"],
+    "jwks": [
+        "src/{pkg}/dpop.py",
+        "src/{pkg}/jwks_cache.py",
+        "src/{pkg}/swagger.py",
+        "tests/idp.py",
+        "tests/test_jwks.py",
+    ],
     "dev": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_dev.py"],
 }
 AWKWARD_NAMES = {

@@ -102,6 +102,8 @@ def test_items_with_scope_is_allowed(client: TestClient, mint: Mint) -> None:
         {"exp": True},
         {"exp": [1]},
         {"exp": 10**400},
+        {"cnf": {"jkt": "bound-to-a-key-this-request-does-not-prove"}},
+        {"cnf": {"x5t#S256": "an-mtls-binding-this-service-cannot-check"}},
     ],
     ids=repr,
 )

@@ -12,6 +12,7 @@ from typing import Protocol
 from . import tokens
 from .claims import TokenClaims, claim_rules, still_valid, validate_claims
 from .errors import InvalidTokenError
+from .presentation import BearerOnly, Presentation
 from .settings import AuthSettings
 from .tokens import ParsedToken
 
@@ -82,9 +83,10 @@ class VerifiedTokenCache:
 class Authenticator:
     """Turn a bearer token into verified claims, or raise ``InvalidTokenError``/``KeyUnavailableError``."""
 
-    def __init__(self, settings: AuthSettings, verifier: Verifier) -> None:
+    def __init__(self, settings: AuthSettings, verifier: Verifier, presentation: Presentation | None = None) -> None:
         self.settings = settings
         self.verifier = verifier
+        self.presentation: Presentation = presentation or BearerOnly()
         self.cache = VerifiedTokenCache(settings.token_cache_size)
         self.rules = claim_rules(settings, require_exp=verifier.require_exp)
         self._key_generation = 0

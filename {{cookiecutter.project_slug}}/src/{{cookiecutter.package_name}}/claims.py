@@ -28,6 +28,8 @@ class TokenClaims(BaseModel):
     aud: list[str] = []
     exp: float | None = None
     nbf: float | None = None
+    # The JWK thumbprint of the key the token is bound to (``cnf.jkt``, RFC 9449); None for a bearer token.
+    jkt: str | None = None
     raw: dict[str, Any] = {}
 
 
@@ -77,6 +79,17 @@ def _scopes(claims: Mapping[str, Any], scope_paths: Iterable[tuple[str, ...]]) -
     return frozenset(found)
 
 
+def _bound_key(claims: Mapping[str, Any]) -> str | None:
+    """The DPoP key thumbprint a token is bound to; a binding we cannot check (e.g. mTLS) is refused."""
+    if "cnf" not in claims:
+        return None
+    cnf = claims["cnf"]
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if not isinstance(jkt, str) or not jkt or set(cnf) != {"jkt"}:
+        raise InvalidTokenError("unsupported_confirmation")
+    return jkt
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimRules:
     """What the claims must satisfy; built once from the settings.
@@ -121,6 +134,7 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidTokenError("sub_invalid")
+    jkt = _bound_key(claims)
     return TokenClaims(
         sub=sub,
         scopes=_scopes(claims, rules.scope_paths),
@@ -128,6 +142,7 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
         aud=aud,
         exp=exp,
         nbf=nbf,
+        jkt=jkt,
         raw=claims,
     )
 

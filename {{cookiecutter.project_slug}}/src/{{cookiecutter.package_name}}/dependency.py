@@ -21,20 +21,12 @@ from starlette.requests import HTTPConnection
 
 from .authenticator import Authenticator
 from .claims import TokenClaims
-from .errors import InvalidTokenError, KeyUnavailableError
+from .errors import InvalidProofError, InvalidTokenError, KeyUnavailableError
+from .presentation import credentials
 
 logger = logging.getLogger(__name__)
-
-
-def bearer_token(conn: HTTPConnection) -> str | None:
-    """The token of the request's one ``Authorization: Bearer <token>`` header, or None."""
-    values = conn.headers.getlist("authorization")
-    if len(values) != 1:
-        return None
-    scheme, _, token = values[0].partition(" ")
-    if scheme.lower() != "bearer" or not token or token != token.strip(" "):
-        return None
-    return token
+# Where a request's verified (scheme, claims) are kept for the rest of the request.
+VERIFIED = f"{__name__}.verified"
 
 
 def _log(level: int, decision: str, reason: str, sub: str | None = None) -> None:
@@ -61,26 +53,45 @@ class BearerAccess(SecurityBase):
         self.scheme_name = "BearerJWT"
 
     async def __call__(self, conn: HTTPConnection, required: SecurityScopes) -> TokenClaims:
-        """Return the verified claims of the request's bearer token, or refuse the request."""
-        token = bearer_token(conn)
-        if token is None:
-            _log(logging.INFO, "denied", "missing_token")
-            _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": "Bearer"})
+        """Return the verified claims of the request's token, or refuse the request."""
         authenticator: Authenticator = conn.app.state.authenticator
+        presentation = authenticator.presentation
+        # A route with scopes runs this twice (router guard, then Security): the second run reuses the first.
+        verified: tuple[str, TokenClaims] | None = conn.scope.get(VERIFIED)
+        if verified is None:
+            verified = await self._verify(conn, authenticator)
+            conn.scope[VERIFIED] = verified
+        scheme, claims = verified
+        if required.scopes and not claims.scopes.issuperset(required.scopes):
+            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
+            challenge = presentation.challenge(scheme, "insufficient_scope", " ".join(sorted(required.scopes)))
+            _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
+        return claims
+
+    async def _verify(self, conn: HTTPConnection, authenticator: Authenticator) -> tuple[str, TokenClaims]:
+        """The scheme and verified claims of the request's token; refuses the request otherwise."""
+        presentation = authenticator.presentation
+        found = credentials(conn)
+        if found is None or found[0] not in presentation.schemes:
+            _log(logging.INFO, "denied", "missing_token")
+            _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": presentation.challenge(None)})
+        scheme, token = found
         try:
             claims = await authenticator.authenticate(token)
+            presentation.check(conn, scheme, token, claims)
         except InvalidTokenError as exc:
             _log(logging.INFO, "denied", exc.reason)
-            _deny(conn, 401, "Invalid token", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            challenge = presentation.challenge(scheme, "invalid_token")
+            _deny(conn, 401, "Invalid token", {"WWW-Authenticate": challenge})
+        except InvalidProofError as exc:
+            _log(logging.INFO, "denied", exc.reason)
+            challenge = presentation.challenge(scheme, "invalid_dpop_proof")
+            _deny(conn, 401, "Invalid DPoP proof", {"WWW-Authenticate": challenge})
         except KeyUnavailableError as exc:
             _log(logging.WARNING, "unavailable", exc.reason)
             _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
-        if required.scopes and not claims.scopes.issuperset(required.scopes):
-            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
-            challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(required.scopes))}"'
-            _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
         _log(logging.DEBUG, "granted", "valid_token", claims.sub)
-        return claims
+        return scheme, claims
 
 
 has_access = BearerAccess()

@@ -22,3 +22,11 @@ class KeyUnavailableError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class InvalidProofError(Exception):
+    """The DPoP proof must be refused with 401 ``invalid_dpop_proof`` (RFC 9449 §7.1)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

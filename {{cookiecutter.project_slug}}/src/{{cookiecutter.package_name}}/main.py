@@ -13,6 +13,9 @@ from fastapi import Depends, FastAPI
 
 from .authenticator import Authenticator
 from .dependency import has_access
+{%- if cookiecutter.auth_mode == "jwks" %}
+from .dpop import DpopPresentation
+{%- endif %}
 from .endpoints import health, hello, items, me, ws
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .swagger import install_provider_login
@@ -34,9 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await verifier.aclose()
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
-    app.state.authenticator = Authenticator(settings, verifier)
 {%- if cookiecutter.auth_mode == "jwks" %}
+    app.state.authenticator = Authenticator(settings, verifier, DpopPresentation(settings))
     install_provider_login(app, settings, verifier.jwks)
+{%- else %}
+    app.state.authenticator = Authenticator(settings, verifier)
 {%- endif %}
 
     app.include_router(health.router)

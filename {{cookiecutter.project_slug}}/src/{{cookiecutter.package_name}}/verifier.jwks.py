@@ -44,11 +44,31 @@ class Settings(AuthSettings):
     swagger_scopes: Words = Field(
         default="openid", validate_default=True, description="Scopes /docs asks for, space-separated."
     )
+    dpop: Literal["off", "allowed", "required"] = Field(
+        default="off", description="DPoP sender-constrained tokens (RFC 9449): off, allowed beside Bearer, or required."
+    )
+    dpop_algorithms: frozenset[Algorithm] = Field(default=frozenset({"ES256", "RS256"}))
+    dpop_proof_max_age_seconds: float = Field(
+        default=60, gt=0, le=600, description="How old a proof's iat may be; also how long its jti is remembered."
+    )
+    dpop_replay_cache_size: int = Field(
+        default=100_000, ge=1, description="Proof jti values remembered per worker; when full, new proofs get 401."
+    )
+    dpop_public_url: str | None = Field(
+        default=None,
+        description="The service's external base URL (scheme://host[:port][/prefix]) that proofs' htu name, "
+        "when a proxy rewrites the request URL.",
+    )
 
     @field_validator("jwks_url")
     @classmethod
     def _secure_jwks_url(cls, value: str | None) -> str | None:
         return check_url(value) if value else None
+
+    @field_validator("dpop_public_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        return check_url(value).rstrip("/") if value else None
 
     @model_validator(mode="after")
     def _keys_can_be_found(self) -> Settings:

@@ -1,0 +1,185 @@
+"""DPoP (RFC 9449): tokens bound to a key the client proves it holds, on every request.
+
+With ``AUTH_DPOP=allowed`` a request may present ``Authorization: DPoP <token>``
+with a ``DPoP`` proof header, beside plain Bearer tokens; with ``required`` it
+must. A proof is checked as RFC 9449 §4.3 says: a JWS of ``typ`` ``dpop+jwt``
+signed by the public ``jwk`` in its header, for this request's method and URL,
+recent, never seen before, and hashing this access token; the token's
+``cnf.jkt`` must be that key's thumbprint (RFC 7638).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+
+from . import tokens
+from .claims import TokenClaims
+from .errors import InvalidProofError, InvalidTokenError
+from .presentation import bearer_challenge
+from .verifier import Settings
+
+logger = logging.getLogger(__name__)
+
+PROOF_TYPE = "dpop+jwt"
+MAX_PROOF_BYTES = 4096
+MAX_JTI_LENGTH = 256
+# RFC 7638 §3.2: the members a thumbprint covers, per key type.
+THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "EdDSA": "Ed25519"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+WEB_SCHEMES = {"ws": "http", "wss": "https"}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK; ``ValueError`` if it lacks a required member."""
+    members = THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
+    if members is None or not all(isinstance(jwk.get(name), str) for name in members):
+        raise ValueError("unusable jwk")
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def token_hash(token: str) -> str:
+    """The ``ath`` of an access token: base64url of its SHA-256."""
+    return b64url(hashlib.sha256(token.encode("ascii")).digest())
+
+
+def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
+    """Scheme, host, port and path of an absolute URL as RFC 3986 §6 compares them; None if not absolute."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = WEB_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), None if port == DEFAULT_PORTS[scheme] else port, parts.path or "/"
+
+
+class ReplayCache:
+    """Proof identifiers seen within the proof window: bounded, oldest first out once expired."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self._size = size
+        self._ttl = ttl
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first_sighting(self, key: str, now: float) -> bool:
+        """Record ``key``; False if it was seen within the window. Raises when full of live entries."""
+        while self._seen:
+            oldest, expires = next(iter(self._seen.items()))
+            if expires > now:
+                break
+            del self._seen[oldest]
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self._size:
+            # Fail closed: forgetting a live jti would let its proof be replayed.
+            logger.warning("dpop replay cache full size=%d", self._size)
+            raise InvalidProofError("replay_cache_full")
+        self._seen[key] = now + self._ttl
+        return True
+
+
+class DpopPresentation:
+    """Bearer and/or DPoP, as ``AUTH_DPOP`` says; challenges per RFC 9449 §7.1."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.mode = settings.dpop
+        self.schemes = frozenset({"off": {"bearer"}, "allowed": {"bearer", "dpop"}, "required": {"dpop"}}[self.mode])
+        self.algorithms = frozenset(settings.dpop_algorithms)
+        self._algs = " ".join(sorted(self.algorithms))
+        self._max_age = settings.dpop_proof_max_age_seconds
+        self._leeway = settings.leeway_seconds
+        self._public_url = settings.dpop_public_url
+        self._seen = ReplayCache(settings.dpop_replay_cache_size, self._max_age + 2 * self._leeway)
+
+    def challenge(self, scheme: str | None, error: str | None = None, scope: str | None = None) -> str:
+        if self.mode == "off" or scheme == "bearer":
+            return bearer_challenge(error, scope)
+        params = [f'error="{error}"'] if error else []
+        if scope is not None:
+            params.append(f'scope="{scope}"')
+        dpop = "DPoP " + ", ".join([*params, f'algs="{self._algs}"'])
+        return f"Bearer, {dpop}" if scheme is None and self.mode == "allowed" else dpop
+
+    def check(self, conn: HTTPConnection, scheme: str, token: str, claims: TokenClaims) -> None:
+        if scheme == "bearer":
+            if claims.jkt is not None:
+                raise InvalidTokenError("bound_token_as_bearer")
+            return
+        if claims.jkt is None:
+            raise InvalidTokenError("unbound_token_as_dpop")
+        proofs = conn.headers.getlist("dpop")
+        if len(proofs) != 1:
+            raise InvalidProofError("proof_missing" if not proofs else "proof_repeated")
+        self._check_proof(conn, proofs[0], token, claims.jkt)
+
+    def _check_proof(self, conn: HTTPConnection, text: str, token: str, jkt: str) -> None:
+        try:
+            proof = tokens.parse(text, max_bytes=MAX_PROOF_BYTES, algorithms=self.algorithms)
+        except InvalidTokenError as exc:
+            raise InvalidProofError(f"proof_{exc.reason}") from None
+        header, claims = proof.header, proof.claims
+        if header.get("typ") != PROOF_TYPE:
+            raise InvalidProofError("proof_typ")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk):
+            raise InvalidProofError("proof_jwk")
+        if jwk.get("kty") != KEY_TYPES.get(proof.alg[:2]) or jwk.get("crv") != CURVES.get(proof.alg):
+            raise InvalidProofError("proof_jwk_type")
+        try:
+            key = tokens.load_key(jwk, proof.alg)
+            key_thumbprint = thumbprint(jwk)
+        except ValueError:
+            raise InvalidProofError("proof_jwk") from None
+        try:
+            tokens.verify_signature(proof, key)
+        except InvalidTokenError:
+            raise InvalidProofError("proof_signature") from None
+        self._check_claims(conn, claims, token)
+        if key_thumbprint != jkt:
+            raise InvalidProofError("proof_key_mismatch")
+        if not self._seen.first_sighting(f"{key_thumbprint}:{claims['jti']}", time.monotonic()):
+            raise InvalidProofError("proof_replayed")
+
+    def _check_claims(self, conn: HTTPConnection, claims: dict[str, Any], token: str) -> None:
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+            raise InvalidProofError("proof_jti")
+        method = conn.scope.get("method", "GET")
+        if claims.get("htm") != method:
+            raise InvalidProofError("proof_htm")
+        htu = claims.get("htu")
+        if not isinstance(htu, str) or normal_url(htu) != normal_url(self._request_url(conn)):
+            raise InvalidProofError("proof_htu")
+        iat = claims.get("iat")
+        now = time.time()
+        if isinstance(iat, bool) or not isinstance(iat, int | float):
+            raise InvalidProofError("proof_iat")
+        if not now - self._max_age - self._leeway <= iat <= now + self._leeway:
+            raise InvalidProofError("proof_iat_window")
+        if claims.get("ath") != token_hash(token):
+            raise InvalidProofError("proof_ath")
+
+    def _request_url(self, conn: HTTPConnection) -> str:
+        """The URL a client sees: the configured public base URL when behind a proxy, else the request's."""
+        if self._public_url is not None:
+            return self._public_url + conn.url.path
+        return str(conn.url.replace(query="", fragment=""))

@@ -1,0 +1,278 @@
+"""DPoP (RFC 9449): sender-constrained tokens, with proofs made here with real keys.
+
+Each check of RFC 9449 §4.3 that a resource server makes has a test: the
+proof's shape, ``typ``, ``alg``, ``jwk``, signature, ``htm``, ``htu``, ``iat``,
+``jti`` (replay) and ``ath``, and the token's ``cnf.jkt``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.dpop import ReplayCache, thumbprint, token_hash
+from {{ cookiecutter.package_name }}.errors import InvalidProofError
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.tokens import SigningKey
+from {{ cookiecutter.package_name }}.verifier import Settings
+
+from .idp import private_pem
+from .support import Mint, bearer
+
+URL = "http://testserver/me"
+ALGS = 'algs="ES256 RS256"'
+PROOF_REFUSED = f'DPoP error="invalid_dpop_proof", {ALGS}'
+TOKEN_REFUSED = f'DPoP error="invalid_token", {ALGS}'
+
+
+def b64(value: bytes) -> str:
+    return base64.urlsafe_b64encode(value).rstrip(b"=").decode("ascii")
+
+
+def sign_raw(key: SigningKey, header: dict[str, Any], claims: dict[str, Any]) -> str:
+    """A compact JWS with exactly this header, so tests can leave out or change any member."""
+    signing_input = ".".join(b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims))
+    return f"{signing_input}.{b64(key.sign(signing_input.encode('ascii')))}"
+
+
+class Holder:
+    """A client's DPoP key pair, and the proofs it signs."""
+
+    def __init__(self, alg: str = "ES256", name: str = "holder") -> None:
+        self.alg = alg
+        self.key: SigningKey = tokens.load_key(private_pem(alg, f"dpop/{name}"), alg)
+        self.jwk: dict[str, Any] = self.key.public_key().to_dict()
+        self.jkt = thumbprint(self.jwk)
+
+    def header(self, **changes: Any) -> dict[str, Any]:
+        header: dict[str, Any] = {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk, **changes}
+        return {name: value for name, value in header.items() if value is not None}
+
+    def proof(
+        self, token: str, *, method: str = "GET", url: str = URL, header: dict[str, Any] | None = None, **changes: Any
+    ) -> str:
+        """A proof for one request; keywords replace claims, and None drops one."""
+        claims: dict[str, Any] = {
+            "jti": uuid.uuid4().hex,
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time()),
+            "ath": token_hash(token),
+            **changes,
+        }
+        claims = {name: value for name, value in claims.items() if value is not None}
+        return sign_raw(self.key, header or self.header(), claims)
+
+
+def dpop(token: str, proof: str | None) -> dict[str, str]:
+    headers = {"Authorization": f"DPoP {token}"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    return headers
+
+
+@pytest.fixture
+def holder() -> Holder:
+    return Holder()
+
+
+def client_for(settings: Settings, mode: str, **overrides: Any) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update={"dpop": mode, **overrides})))
+
+
+@pytest.fixture
+def allowed(settings: Settings) -> Iterator[TestClient]:
+    with client_for(settings, "allowed") as client:
+        yield client
+
+
+@pytest.fixture
+def required(settings: Settings) -> Iterator[TestClient]:
+    with client_for(settings, "required") as client:
+        yield client
+
+
+def test_bound_token_with_a_good_proof_is_accepted(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    response = allowed.get("/me", headers=dpop(token, holder.proof(token)))
+    assert response.status_code == 200
+    assert response.json()["jkt"] == holder.jkt
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+def test_each_allowed_algorithm_proves_possession(settings: Settings, mint: Mint, alg: str) -> None:
+    holder = Holder(alg, name=f"alg-{alg}")
+    token = mint(cnf={"jkt": holder.jkt})
+    with client_for(settings, "allowed") as client:
+        assert client.get("/me", headers=dpop(token, holder.proof(token))).status_code == 200
+
+
+def test_every_request_needs_a_fresh_proof(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    proof = holder.proof(token)
+    assert allowed.get("/me", headers=dpop(token, proof)).status_code == 200
+    replayed = allowed.get("/me", headers=dpop(token, proof))
+    assert replayed.status_code == 401
+    assert replayed.headers["WWW-Authenticate"] == PROOF_REFUSED
+    assert allowed.get("/me", headers=dpop(token, holder.proof(token))).status_code == 200
+
+
+def test_bound_token_presented_as_bearer_is_refused(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    response = allowed.get("/me", headers=bearer(mint(cnf={"jkt": holder.jkt})))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_bound_token_as_bearer_is_refused_with_dpop_off_too(client: TestClient, mint: Mint, holder: Holder) -> None:
+    assert client.get("/me", headers=bearer(mint(cnf={"jkt": holder.jkt}))).status_code == 401
+
+
+@pytest.mark.parametrize("cnf", [{"x5t#S256": "abc"}, {"jkt": ""}, {"jkt": 42}, "jkt", {"jkt": "a", "kid": "b"}])
+def test_a_binding_that_cannot_be_checked_is_refused(client: TestClient, mint: Mint, cnf: object) -> None:
+    assert client.get("/me", headers=bearer(mint(cnf=cnf))).status_code == 401
+
+
+def test_unbound_token_presented_with_dpop_is_refused(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint()
+    response = allowed.get("/me", headers=dpop(token, holder.proof(token)))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == TOKEN_REFUSED
+
+
+def test_allowed_mode_still_takes_plain_bearer_tokens_and_offers_both(allowed: TestClient, mint: Mint) -> None:
+    assert allowed.get("/me", headers=bearer(mint())).status_code == 200
+    missing = allowed.get("/me")
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == f"Bearer, DPoP {ALGS}"
+
+
+def test_required_mode_refuses_bearer_tokens(required: TestClient, mint: Mint, holder: Holder) -> None:
+    refused = required.get("/me", headers=bearer(mint()))
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == f"DPoP {ALGS}"
+    token = mint(cnf={"jkt": holder.jkt})
+    assert required.get("/me", headers=dpop(token, holder.proof(token))).status_code == 200
+
+
+def test_dpop_scheme_is_not_honoured_when_off(client: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    response = client.get("/me", headers=dpop(token, holder.proof(token)))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_missing_scope_is_answered_in_the_scheme_used(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt}, scopes="other")
+    response = allowed.get("/items", headers=dpop(token, holder.proof(token, url="http://testserver/items")))
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == f'DPoP error="insufficient_scope", scope="items:read", {ALGS}'
+
+
+def proof_cases(holder: Holder, token: str) -> dict[str, str | None]:
+    """One proof per way RFC 9449 §4.3 says a proof can be wrong."""
+    other = Holder(name="someone-else")
+    private_jwk = {**holder.jwk, "d": "AAAA"}
+    now = int(time.time())
+    return {
+        "no proof": None,
+        "not a JWS": "not-a-proof",
+        "two dots but junk": "a.b.c",
+        "typ JWT": holder.proof(token, header=holder.header(typ="JWT")),
+        "typ missing": holder.proof(token, header=holder.header(typ=None)),
+        "alg none": sign_raw(holder.key, holder.header(alg="none"), {"jti": "x"}),
+        "alg HS256": holder.proof(token, header=holder.header(alg="HS256")),
+        "alg not allowed (ES384)": holder.proof(token, header=holder.header(alg="ES384")),
+        "jwk missing": holder.proof(token, header=holder.header(jwk=None)),
+        "jwk with a private member": holder.proof(token, header=holder.header(jwk=private_jwk)),
+        "jwk of another key type": holder.proof(token, header=holder.header(jwk={"kty": "oct", "k": "c2VjcmV0"})),
+        "jwk of another holder": holder.proof(token, header=holder.header(jwk=other.jwk)),
+        "signed by another key": sign_raw(
+            other.key, holder.header(), {"jti": "x", "htm": "GET", "htu": URL, "iat": now, "ath": token_hash(token)}
+        ),
+        "other method": holder.proof(token, method="POST"),
+        "method in lower case": holder.proof(token, method="get"),
+        "other path": holder.proof(token, url="http://testserver/hello"),
+        "other host": holder.proof(token, url="http://evil.test/me"),
+        "other scheme": holder.proof(token, url="https://testserver/me"),
+        "relative htu": holder.proof(token, url="/me"),
+        "htu missing": holder.proof(token, htu=None),
+        "iat an hour old": holder.proof(token, iat=now - 3600),
+        "iat in the future": holder.proof(token, iat=now + 3600),
+        "iat a string": holder.proof(token, iat=str(now)),
+        "iat missing": holder.proof(token, iat=None),
+        "jti missing": holder.proof(token, jti=None),
+        "jti empty": holder.proof(token, jti=""),
+        "jti too long": holder.proof(token, jti="j" * 300),
+        "ath missing": holder.proof(token, ath=None),
+        "ath of another token": holder.proof(token, ath=token_hash(token + "x")),
+        "proof of a bound key but another token": other.proof(token),
+    }
+
+
+def test_every_kind_of_bad_proof_is_refused(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    answers = {
+        case: allowed.get("/me", headers=dpop(token, proof)) for case, proof in proof_cases(holder, token).items()
+    }
+    wrong = {
+        case: (response.status_code, response.headers.get("WWW-Authenticate"))
+        for case, response in answers.items()
+        if (response.status_code, response.headers.get("WWW-Authenticate")) != (401, PROOF_REFUSED)
+    }
+    assert wrong == {}
+
+
+def test_two_proof_headers_are_refused(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    headers = [("Authorization", f"DPoP {token}"), ("DPoP", holder.proof(token)), ("DPoP", holder.proof(token))]
+    response = allowed.get("/me", headers=headers)
+    assert (response.status_code, response.headers["WWW-Authenticate"]) == (401, PROOF_REFUSED)
+
+
+def test_equivalent_urls_match(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    for url in ("HTTP://TestServer/me", "http://testserver:80/me", "http://testserver/me?x=1#frag"):
+        assert allowed.get("/me", headers=dpop(token, holder.proof(token, url=url))).status_code == 200, url
+
+
+def test_behind_a_proxy_htu_names_the_public_url(settings: Settings, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    public = "https://api.example.com/prefix"
+    with client_for(settings, "allowed", dpop_public_url=public) as client:
+        good = holder.proof(token, url=f"{public}/me")
+        assert client.get("/me", headers=dpop(token, good)).status_code == 200
+        assert client.get("/me", headers=dpop(token, holder.proof(token))).status_code == 401
+
+
+def test_replay_cache_is_bounded_and_forgets_only_expired_proofs() -> None:
+    cache = ReplayCache(size=2, ttl=10)
+    assert cache.first_sighting("a", now=0)
+    assert not cache.first_sighting("a", now=5)
+    assert cache.first_sighting("b", now=5)
+    with pytest.raises(InvalidProofError):
+        cache.first_sighting("c", now=9)  # full of live entries: fail closed, never forget a live one
+    assert cache.first_sighting("c", now=10)  # "a" expired and made room
+    assert not cache.first_sighting("b", now=14)
+
+
+def test_thumbprint_follows_rfc_7638() -> None:
+    # The example of RFC 7638 §3.1.
+    jwk = {
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF"
+        "V4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0z"
+        "gdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csF"
+        "Cur-kEgU8awapJzKnqDKgw",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29",
+    }
+    assert thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
