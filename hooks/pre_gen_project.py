@@ -17,6 +17,7 @@ MODES = ("hs256", "jwks", "dev")
 PROVIDERS = ("generic-oidc", "auth0", "entra-id", "keycloak", "cognito")
 HOSTNAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ENTRA_MULTI_TENANT = ("organizations", "common")
 COGNITO_POOL = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d_[A-Za-z0-9]+")
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -60,8 +61,11 @@ def check_tenant(provider: str, tenant: str) -> str | None:
         return None if not tenant else "idp_tenant is used only with a named idp_provider; leave it empty"
     if provider == "auth0" and not HOSTNAME.fullmatch(tenant):
         return f"idp_tenant {tenant!r} must be your Auth0 domain, e.g. my-tenant.eu.auth0.com"
-    if provider == "entra-id" and not GUID.fullmatch(tenant):
-        return f"idp_tenant {tenant!r} must be your Entra tenant ID, a GUID like 00000000-0000-0000-0000-000000000000"
+    if provider == "entra-id" and not GUID.fullmatch(tenant) and tenant not in ENTRA_MULTI_TENANT:
+        return (
+            f"idp_tenant {tenant!r} must be your Entra tenant ID, a GUID like 00000000-0000-0000-0000-000000000000, "
+            "or organizations or common for a multi-tenant app"
+        )
     if provider == "keycloak":
         if "/realms/" not in tenant:
             return f"idp_tenant {tenant!r} must be your Keycloak realm URL, e.g. https://kc.example.com/realms/myrealm"

@@ -23,7 +23,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         TENANT_ID,
         {
             "issuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
-            "extra_issuers": [f"https://sts.windows.net/{TENANT_ID}/"],
+            "issuer_aliases": [f"https://sts.windows.net/{TENANT_ID}/"],
             "scope_claims": ["scp", "roles"],
         },
     ),
@@ -41,6 +41,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 DEFAULT_MAPPING = {
+    "issuer_aliases": [],
     "extra_issuers": [],
     "scope_claims": ["scope", "scp"],
     "audience_claim": "aud",
@@ -88,12 +89,29 @@ def test_readme_explains_the_chosen_provider_only(presets: dict[str, Path], prov
     assert not [other for other in PRESETS if other != provider and f"## Using {other}" in readme]
 
 
+@pytest.mark.parametrize("tenant", ["organizations", "common"])
+def test_entra_multi_tenant_takes_the_common_keys_and_no_tenant_until_allowed(tmp_path: Path, tenant: str) -> None:
+    project = bake(tmp_path, auth_mode="jwks", idp_provider="entra-id", idp_tenant=tenant, jwt_audience=AUDIENCE)
+    script = SETTINGS_DUMP.format(package=package_of(project))
+    fields = ["issuer", "jwks_url", "issuer_aliases", "allowed_tenants"]
+    output = run(project, sys.executable, "-c", script, *fields, env=clean_env(PYTHONPATH="src"))
+    assert json.loads(output) == {
+        "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+        "jwks_url": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        "issuer_aliases": [],
+        "allowed_tenants": [],
+    }
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "AUTH_ALLOWED_TENANTS" in readme
+
+
 @pytest.mark.parametrize(
     ("provider", "tenant", "message"),
     [
         ("auth0", "", "Auth0 domain"),
         ("auth0", "https://dev-abc.eu.auth0.com", "Auth0 domain"),
         ("entra-id", "contoso.onmicrosoft.com", "tenant ID"),
+        ("entra-id", "consumers", "tenant ID"),
         ("keycloak", "https://kc.example.com/auth", "realm URL"),
         ("keycloak", "http://kc.example.com/realms/x", "https"),
         ("cognito", "AbCdEf123", "user pool ID"),
@@ -138,7 +156,15 @@ def test_env_example_configures_the_same_service(tmp_path: Path, mode: str, prov
         answers.update(idp_provider=provider, idp_tenant=PRESETS[provider][0])
     project = bake(tmp_path, **answers)
     package = package_of(project)
-    fields = ["issuer", "extra_issuers", "audience", "audience_claim", "required_claims", "scope_claims"]
+    fields = [
+        "issuer",
+        "issuer_aliases",
+        "extra_issuers",
+        "audience",
+        "audience_claim",
+        "required_claims",
+        "scope_claims",
+    ]
     script = SETTINGS_DUMP.format(package=package)
     defaults = run(
         project, sys.executable, "-c", script, *fields, env=clean_env(PYTHONPATH="src", AUTH_SECRET="x" * 43)

@@ -54,12 +54,10 @@ def test_required_claims_are_enforced(settings: Settings, signer: Signer) -> Non
         assert me(settings, token_for(settings, signer, **{name: value + "-not"}))[0] == 401
 
 
-def test_extra_issuers_are_accepted_and_no_others(provider: Provider, signer: Signer) -> None:
-    extra = ("https://other-issuer.test/v1/",)
-    settings = Settings(
-        _env_file=None, issuer=provider.issuer, audience=AUDIENCE, jwks_url=None, extra_issuers=" ".join(extra)
-    )
-    assert me(settings, token_for(settings, signer, iss=extra[0]))[0] == 200
+def test_issuer_aliases_are_verified_with_the_issuers_keys_and_no_others(provider: Provider, signer: Signer) -> None:
+    alias = "https://other-issuer.test/v1/"
+    settings = Settings(_env_file=None, issuer=provider.issuer, audience=AUDIENCE, jwks_url=None, issuer_aliases=alias)
+    assert me(settings, token_for(settings, signer, iss=alias))[0] == 200
     assert me(settings, token_for(settings, signer, iss="https://other-issuer.test/v2/"))[0] == 401
 
 

@@ -61,7 +61,7 @@ def make_app(provider: Provider, **overrides: object) -> FastAPI:
 @pytest.fixture
 async def cold_client(provider: Provider, signer: Signer) -> AsyncIterator[tuple[FastAPI, httpx2.AsyncClient]]:
     """An app whose lifespan has not run: no key has been fetched yet."""
-    app = make_app(provider)
+    app = make_app(provider, http_timeout_seconds=10)  # 200 requests at once on a loaded machine: be patient
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:
         yield app, client

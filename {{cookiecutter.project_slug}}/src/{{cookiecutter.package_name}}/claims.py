@@ -6,6 +6,7 @@ each failure raises ``InvalidTokenError`` with a log-safe reason code.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -90,6 +91,31 @@ def _bound_key(claims: Mapping[str, Any]) -> str | None:
     return jkt
 
 
+# An issuer setting holding this placeholder accepts that issuer for every allowed tenant (Entra ID multi-tenant).
+TENANT_PLACEHOLDER = "{tenantid}"
+
+
+def tenant_pattern(issuer: str) -> re.Pattern[str]:
+    """The issuers a templated issuer stands for; the tenant is the ``tenant`` group."""
+    head, _, tail = issuer.partition(TENANT_PLACEHOLDER)
+    return re.compile(re.escape(head) + r"(?P<tenant>[0-9A-Za-z-]{1,64})" + re.escape(tail))
+
+
+def _check_tenant_issuer(claims: Mapping[str, Any], iss: str | None, rules: ClaimRules) -> None:
+    """Accept ``iss`` through a templated issuer: its tenant must be the token's ``tid`` and allowed."""
+    for pattern in rules.tenant_issuers:
+        match = pattern.fullmatch(iss or "")
+        if match is None:
+            continue
+        tenant = match["tenant"]
+        if claims.get("tid") != tenant:
+            raise InvalidTokenError("tenant_mismatch")
+        if tenant not in rules.allowed_tenants:
+            raise InvalidTokenError("tenant_not_allowed")
+        return
+    raise InvalidTokenError("iss_mismatch")
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimRules:
     """What the claims must satisfy; built once from the settings.
@@ -105,6 +131,8 @@ class ClaimRules:
     scope_paths: tuple[tuple[str, ...], ...]
     audience_claim: str = "aud"
     required: tuple[tuple[str, str], ...] = ()
+    tenant_issuers: tuple[re.Pattern[str], ...] = ()
+    allowed_tenants: frozenset[str] = frozenset()
 
 
 def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
@@ -124,7 +152,7 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
     if iss is not None and not isinstance(iss, str):
         raise InvalidTokenError("iss_invalid")
     if rules.issuers and iss not in rules.issuers:
-        raise InvalidTokenError("iss_mismatch")
+        _check_tenant_issuer(claims, iss, rules)
     aud = _audiences(claims, rules.audience_claim)
     if rules.audience is not None and rules.audience not in aud:
         raise InvalidTokenError("aud_mismatch")
@@ -157,7 +185,8 @@ def still_valid(claims: TokenClaims, *, leeway: float, now: float | None = None)
 
 def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
     """Turn the settings into the rules ``validate_claims`` applies."""
-    issuers = (settings.issuer, *settings.extra_issuers) if settings.issuer else settings.extra_issuers
+    primary = (settings.issuer, *settings.issuer_aliases) if settings.issuer else ()
+    issuers = (*primary, *settings.extra_issuers)
     return ClaimRules(
         issuers=frozenset(issuers),
         audience=settings.audience,
@@ -166,4 +195,6 @@ def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
         scope_paths=tuple(tuple(name.split(".")) for name in settings.scope_claims),
         audience_claim=settings.audience_claim,
         required=tuple((name, value) for name, _, value in (pair.partition("=") for pair in settings.required_claims)),
+        tenant_issuers=tuple(tenant_pattern(issuer) for issuer in issuers if TENANT_PLACEHOLDER in issuer),
+        allowed_tenants=frozenset(settings.allowed_tenants),
     )

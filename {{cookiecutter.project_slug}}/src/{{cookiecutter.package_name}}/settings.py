@@ -31,10 +31,20 @@ class AuthSettings(BaseSettings):
         default="{{ cookiecutter.jwt_issuer }}",
         description="Required value of the iss claim; empty disables the check.",
     )
-    extra_issuers: Words = Field(
-        default="{{ cookiecutter.__extra_issuers }}",
+    issuer_aliases: Words = Field(
+        default="{{ cookiecutter.__issuer_aliases }}",
         validate_default=True,
-        description="Other accepted iss values, space-separated (e.g. an identity provider's v1 issuer).",
+        description="Other iss values of AUTH_ISSUER itself, verified with its keys (e.g. Entra ID's v1 issuer).",
+    )
+    extra_issuers: Words = Field(
+        default="",
+        validate_default=True,
+        description="Other trusted issuers, space-separated; in jwks mode each has keys of its own.",
+    )
+    allowed_tenants: Words = Field(
+        default="",
+        validate_default=True,
+        description="Tenants accepted by an issuer holding {tenantid} (Entra ID multi-tenant); empty accepts none.",
     )
     audience: str | None = Field(
         default="{{ cookiecutter.jwt_audience }}",

@@ -1,19 +1,26 @@
-"""jwks mode: tokens are signed by an identity provider with asymmetric keys.
+"""jwks mode: tokens are signed by identity providers with asymmetric keys.
 
-Keys come from ``AUTH_JWKS_URL`` or, when it is empty, from OIDC discovery at
-``{AUTH_ISSUER}/.well-known/openid-configuration``. Only the asymmetric
-algorithms in ``AUTH_ALGORITHMS`` are accepted, and a key is chosen by the
-token's ``kid`` from our own cache: ``jku``, ``x5u``, ``jwk`` and ``x5c``
-headers are never followed.
+Each trusted issuer (``AUTH_ISSUER``, with its ``AUTH_ISSUER_ALIASES``, and every
+``AUTH_EXTRA_ISSUERS`` entry) has keys of its own: from ``AUTH_JWKS_URL`` for ``AUTH_ISSUER``, else from OIDC
+discovery at ``{issuer}/.well-known/openid-configuration``. A token's claimed
+``iss`` picks the issuer whose keys may verify it, so a key of one issuer never
+verifies a token claiming another, and a token of an unknown issuer is refused
+before any request is made. Only the asymmetric algorithms in
+``AUTH_ALGORITHMS`` are accepted, and a key is chosen by the token's ``kid``
+from our own cache: ``jku``, ``x5u``, ``jwk`` and ``x5c`` headers are never followed.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+import re
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from . import tokens
+from .claims import TENANT_PLACEHOLDER, tenant_pattern
+from .errors import InvalidTokenError
 from .jwks_cache import JwksCache, JwksPolicy, check_url
 from .settings import AuthSettings, Words
 from .tokens import ParsedToken
@@ -70,11 +77,22 @@ class Settings(AuthSettings):
     def _absolute_base_url(cls, value: str | None) -> str | None:
         return check_url(value).rstrip("/") if value else None
 
+    @field_validator("extra_issuers")
+    @classmethod
+    def _discoverable_issuers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for issuer in value:
+            if TENANT_PLACEHOLDER in issuer:
+                raise ValueError(f"only AUTH_ISSUER may hold {TENANT_PLACEHOLDER}, with AUTH_JWKS_URL")
+            check_url(issuer)
+        return value
+
     @model_validator(mode="after")
     def _keys_can_be_found(self) -> Settings:
         if self.jwks_url is None:
             if self.issuer is None:
                 raise ValueError("set AUTH_JWKS_URL, or AUTH_ISSUER for OIDC discovery")
+            if TENANT_PLACEHOLDER in self.issuer:
+                raise ValueError(f"an AUTH_ISSUER holding {TENANT_PLACEHOLDER} needs AUTH_JWKS_URL (no discovery)")
             check_url(self.issuer)
         return self
 
@@ -93,34 +111,60 @@ class Settings(AuthSettings):
 
 
 class Verifier:
-    """Check signatures with the provider's keys, chosen by ``kid`` and ``alg``."""
+    """Check signatures with the claimed issuer's keys, chosen by ``kid`` and ``alg``."""
 
     require_exp = True
 
     def __init__(self, settings: Settings) -> None:
         self.algorithms: frozenset[str] = frozenset(settings.algorithms)
-        self.jwks = JwksCache(
-            issuer=settings.issuer,
-            jwks_url=settings.jwks_url,
-            algorithms=self.algorithms,
-            policy=settings.policy(),
-        )
+        policy = settings.policy()
+
+        def cache(issuer: str | None, jwks_url: str | None = None) -> JwksCache:
+            return JwksCache(issuer=issuer, jwks_url=jwks_url, algorithms=self.algorithms, policy=policy)
+
+        # AUTH_ISSUER's keys (AUTH_JWKS_URL belongs to it alone); /ready and the /docs login follow them.
+        self.jwks = cache(settings.issuer, settings.jwks_url)
+        self._by_issuer: dict[str, JwksCache] = {}
+        self._by_tenant: list[tuple[re.Pattern[str], JwksCache]] = []
+        if settings.issuer is not None and TENANT_PLACEHOLDER in settings.issuer:
+            self._by_tenant.append((tenant_pattern(settings.issuer), self.jwks))
+        elif settings.issuer is not None:
+            self._by_issuer.update(dict.fromkeys((settings.issuer, *settings.issuer_aliases), self.jwks))
+        for issuer in settings.extra_issuers:
+            self._by_issuer.setdefault(issuer, cache(issuer))
+        self._caches = (self.jwks, *(found for found in self._by_issuer.values() if found is not self.jwks))
+        # With no issuer configured (a bare JWKS URL), every token is checked against that one key set.
+        self._routed = bool(self._by_issuer or self._by_tenant)
 
     def is_ready(self) -> bool:
         return self.jwks.is_ready()
 
     def key_generation(self) -> int:
-        return self.jwks.generation()
+        return sum(cache.generation() for cache in self._caches)
 
     def refresh_if_due(self) -> None:
-        self.jwks.refresh_if_due()
+        for cache in self._caches:
+            cache.refresh_if_due()
+
+    def keys_of(self, claims: dict[str, Any]) -> JwksCache:
+        """The key cache of the issuer the token claims; refuses an unknown issuer before any fetch."""
+        if not self._routed:
+            return self.jwks
+        iss = claims.get("iss")
+        if isinstance(iss, str):
+            if (found := self._by_issuer.get(iss)) is not None:
+                return found
+            for pattern, tenant_keys in self._by_tenant:
+                if pattern.fullmatch(iss):
+                    return tenant_keys
+        raise InvalidTokenError("iss_mismatch")
 
     async def check(self, token: ParsedToken) -> None:
-        key = await self.jwks.key_for(token.kid, token.alg)
+        key = await self.keys_of(token.claims).key_for(token.kid, token.alg)
         tokens.verify_signature(token, key)
 
     async def start(self) -> None:
-        await self.jwks.start()
+        await asyncio.gather(*(cache.start() for cache in self._caches))
 
     async def aclose(self) -> None:
-        await self.jwks.aclose()
+        await asyncio.gather(*(cache.aclose() for cache in self._caches))
