@@ -1,9 +1,11 @@
-"""Shape the freshly rendered project for the chosen auth mode.
+"""Shape the freshly rendered project for the chosen auth mode and login.
 
-Files named ``stem.<modes>.ext`` (for example ``verifier.jwks.py`` or
-``mint.hs256+dev.py``) belong to those modes only: the chosen mode's copy is
-renamed to ``stem.ext`` and every other one is deleted, so the project holds
-no code for modes it does not use.
+Files and folders named ``stem.<tags>.ext`` belong to the answers their tags
+name: ``verifier.jwks.py`` to mode jwks, ``mint.hs256+dev.py`` to modes hs256
+and dev, ``db.password+oidc.py`` to logins password and oidc. One is kept, as
+``stem.ext``, when for each question its tags mention the chosen answer is
+among them; every other one is deleted, so the project holds no code for
+answers it did not choose.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MODES = ("hs256", "jwks", "dev")
-MODE_FILE = re.compile(r"(?P<stem>[^.]+)\.(?P<modes>(?:hs256|jwks|dev)(?:\+(?:hs256|jwks|dev))*)(?P<ext>\..+)?")
+# The questions that tag files, and their answers; a tag names one answer of one question.
+AXES = {"auth_mode": ("hs256", "jwks", "dev"), "login": ("none", "password", "oidc")}
+AXIS_OF = {answer: axis for axis, answers in AXES.items() for answer in answers}
+_TAG = "|".join(AXIS_OF)
+TAGGED = re.compile(rf"(?P<stem>[^.]+)\.(?P<tags>(?:{_TAG})(?:\+(?:{_TAG}))*)(?P<ext>\..+)?")
 # Keys of the cookiecutter context that describe this machine or one bake, not the project.
 MACHINE_KEYS = ("_output_dir", "_repo_dir", "_checkout", "_commit")
 # Cookiecutter's shorthands for git hosts; cruft needs the URL they stand for.
@@ -26,14 +31,25 @@ ABBREVIATIONS = {"gh": "https://github.com/{}.git", "gl": "https://gitlab.com/{}
 REMOTE_TEMPLATE = re.compile(r"(?:https|http|ssh|git)://[^/\s]+/\S+|[\w.-]+@[\w.-]+:\S+")
 
 
-def apply_mode(root: Path, mode: str) -> None:
-    """Keep the chosen mode's variant of each mode-specific file, delete the rest."""
-    for path in sorted(root.rglob("*")):
-        match = MODE_FILE.fullmatch(path.name)
-        if not path.is_file() or not match:
+def wanted(tags: str, chosen: dict[str, str]) -> bool:
+    """Whether a ``+``-joined tag list fits the chosen answers, question by question."""
+    named: dict[str, set[str]] = {}
+    for tag in tags.split("+"):
+        named.setdefault(AXIS_OF[tag], set()).add(tag)
+    return all(chosen[axis] in answers for axis, answers in named.items())
+
+
+def apply_tags(root: Path, chosen: dict[str, str]) -> None:
+    """Keep the variant of each tagged file or folder that fits ``chosen``, as ``stem.ext``; delete the rest."""
+    # Deepest first, so that a folder is renamed or deleted after what it holds.
+    for path in sorted(root.rglob("*"), key=lambda path: len(path.parts), reverse=True):
+        match = TAGGED.fullmatch(path.name)
+        if not match:
             continue
-        if mode in match["modes"].split("+"):
+        if wanted(match["tags"], chosen):
             path.rename(path.with_name(match["stem"] + (match["ext"] or "")))
+        elif path.is_dir():
+            shutil.rmtree(path)
         else:
             path.unlink()
 
@@ -122,7 +138,7 @@ def main() -> int:
     context: dict[str, Any] = json.loads(r"""{{ cookiecutter | tojson }}""")
     root = Path.cwd()
     mode = context["auth_mode"]
-    apply_mode(root, mode)
+    apply_tags(root, {axis: context[axis] for axis in AXES})
     if mode == "hs256":
         write_secret(root)
     write_answers(root, context)

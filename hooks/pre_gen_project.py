@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 MODES = ("hs256", "jwks", "dev")
+LOGINS = ("none", "password", "oidc")
 PROVIDERS = ("generic-oidc", "auth0", "entra-id", "keycloak", "cognito")
 HOSTNAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -87,6 +88,11 @@ def validate(answers: Mapping[str, str]) -> str | None:
     mode = answers["auth_mode"]
     if mode not in MODES:
         return f"auth_mode {mode!r} must be one of: {', '.join(MODES)}"
+    login = answers.get("login", "none")
+    if login not in LOGINS:
+        return f"login {login!r} must be one of: {', '.join(LOGINS)}"
+    if login != "none" and mode != "hs256":
+        return f"login={login} issues the service's own HS256 tokens: it needs auth_mode=hs256, not {mode}"
     if not answers["project_name"].strip():
         return "project_name must not be empty"
     if any(ch in answers["project_name"] for ch in '"\\'):

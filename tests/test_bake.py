@@ -61,7 +61,23 @@ AWKWARD_NAMES = {
     "My-API 2": ("my-api-2", "my_api_2"),
 }
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
-MODE_SUFFIX = re.compile(r"\.(?:hs256|jwks|dev)(?:\+(?:hs256|jwks|dev))*(?:\.|$)")
+TAGS = "hs256|jwks|dev|none|password|oidc"
+MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:\+(?:{TAGS}))*(?:\.|$)")
+# What every login bake holds, and what none may.
+LOGIN_FILES = [
+    "src/{pkg}/db.py",
+    "src/{pkg}/models.py",
+    "src/{pkg}/sessions.py",
+    "src/{pkg}/revocation.py",
+    "src/{pkg}/oauth_errors.py",
+    "src/{pkg}/login_settings.py",
+    "src/{pkg}/migrations/env.py",
+    "src/{pkg}/migrations/versions/v0001_users_and_tokens.py",
+    "tests/test_sessions.py",
+]
+LOGIN_WORDS = re.compile(
+    r"sqlalchemy|alembic|pwdlib|argon2|DATABASE_URL|refresh.token|logout|password_hash|revocation", re.IGNORECASE
+)
 
 
 def bake_ok(cookies: Cookies, **context: str) -> Path:
@@ -151,6 +167,8 @@ BAD_ANSWERS = [
     ({"jwt_audience": ""}, "jwt_audience"),
     ({"description": "two\nlines"}, "single line"),
     ({"project_name": 'Say "hi"'}, "quote"),
+    ({"auth_mode": "jwks", "login": "password"}, "auth_mode=hs256"),
+    ({"auth_mode": "dev", "login": "oidc"}, "auth_mode=hs256"),
 ]
 
 
@@ -177,3 +195,24 @@ def test_unknown_auth_mode_is_refused_by_cookiecutter_before_writing(tmp_path: P
 def test_loopback_http_is_allowed_for_local_testing(cookies: Cookies, url: str) -> None:
     project = bake_ok(cookies, auth_mode="jwks", jwt_issuer=url)
     assert url in (project / "src/jwt_service/settings.py").read_text(encoding="utf-8")
+
+
+def test_a_bake_without_login_holds_no_login_code(cookies: Cookies) -> None:
+    project = bake_ok(cookies, auth_mode="hs256", login="none")
+    files = files_of(project)
+    assert not {name.format(pkg="jwt_service") for name in LOGIN_FILES} & files
+    assert not (project / "src/jwt_service/migrations").exists()
+    for name in sorted(files - {".cookiecutter.json"}):
+        text = (project / name).read_text(encoding="utf-8")
+        assert not LOGIN_WORDS.search(text), f"{name} mentions {LOGIN_WORDS.search(text)}"
+
+
+@pytest.mark.parametrize("login", ["password"])
+def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, login: str) -> None:
+    project = bake_ok(cookies, auth_mode="hs256", login=login)
+    files = files_of(project)
+    assert {name.format(pkg="jwt_service") for name in LOGIN_FILES} <= files
+    assert not [name for name in files if MODE_SUFFIX.search(Path(name).name)]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = " ".join(pyproject["project"]["dependencies"])
+    assert all(name in dependencies for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"))

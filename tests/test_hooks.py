@@ -63,19 +63,109 @@ def test_jwks_url_alone_is_enough_but_not_neither() -> None:
     assert pre_gen.validate({**GOOD, "jwt_issuer": "", "jwks_url": ""}) is not None
 
 
-def test_apply_mode_keeps_the_chosen_variant_only(tmp_path: Path) -> None:
-    for name in (
-        "verifier.hs256.py",
-        "verifier.jwks.py",
-        "verifier.dev.py",
-        "mint.hs256+dev.py",
-        "main.py",
-        "notes.jwks",
-    ):
-        (tmp_path / name).write_text(name, encoding="utf-8")
-    post_gen.apply_mode(tmp_path, "dev")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["main.py", "mint.py", "verifier.py"]
+def tagged_tree(root: Path, names: list[str]) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name, encoding="utf-8")
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+
+
+def test_apply_tags_keeps_the_chosen_mode_variant_only(tmp_path: Path) -> None:
+    names = ["verifier.hs256.py", "verifier.jwks.py", "verifier.dev.py", "mint.hs256+dev.py", "main.py", "notes.jwks"]
+    tagged_tree(tmp_path, names)
+    post_gen.apply_tags(tmp_path, {"auth_mode": "dev", "login": "none"})
+    assert tree(tmp_path) == ["main.py", "mint.py", "verifier.py"]
     assert (tmp_path / "verifier.py").read_text(encoding="utf-8") == "verifier.dev.py"
+
+
+LOGIN_TREE = [
+    "db.password+oidc.py",
+    "passwords.password.py",
+    "login.oidc.py",
+    "me.none.py",
+    "me.password+oidc.py",
+    "fixtures.hs256+none.py",
+    "fixtures.jwks.py",
+    "fixtures.password+oidc.py",
+    "migrations.password+oidc/env.py",
+    "migrations.password+oidc/versions/0002_identities.oidc.py",
+    "main.py",
+]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "kept"),
+    [
+        (
+            {"auth_mode": "hs256", "login": "none"},
+            ["fixtures.py", "main.py", "me.py"],
+        ),
+        (
+            {"auth_mode": "jwks", "login": "none"},
+            ["fixtures.py", "main.py", "me.py"],
+        ),
+        (
+            {"auth_mode": "hs256", "login": "password"},
+            ["db.py", "fixtures.py", "main.py", "me.py", "migrations/env.py", "passwords.py"],
+        ),
+        (
+            {"auth_mode": "hs256", "login": "oidc"},
+            [
+                "db.py",
+                "fixtures.py",
+                "login.py",
+                "main.py",
+                "me.py",
+                "migrations/env.py",
+                "migrations/versions/0002_identities.py",
+            ],
+        ),
+    ],
+    ids=lambda value: "-".join(value.values()) if isinstance(value, dict) else "",
+)
+def test_apply_tags_keeps_a_file_when_every_question_its_tags_name_fits(
+    tmp_path: Path, chosen: dict[str, str], kept: list[str]
+) -> None:
+    tagged_tree(tmp_path, LOGIN_TREE)
+    post_gen.apply_tags(tmp_path, chosen)
+    assert tree(tmp_path) == kept
+    assert not [path for path in tmp_path.rglob("*") if post_gen.TAGGED.fullmatch(path.name)]
+
+
+def test_fixtures_of_a_login_bake_are_the_login_ones(tmp_path: Path) -> None:
+    tagged_tree(tmp_path, LOGIN_TREE)
+    post_gen.apply_tags(tmp_path, {"auth_mode": "hs256", "login": "password"})
+    assert (tmp_path / "fixtures.py").read_text(encoding="utf-8") == "fixtures.password+oidc.py"
+    assert (tmp_path / "me.py").read_text(encoding="utf-8") == "me.password+oidc.py"
+
+
+def test_tag_names_are_unique_across_questions() -> None:
+    answers = [answer for axis in post_gen.AXES.values() for answer in axis]
+    assert len(answers) == len(set(answers))
+
+
+@pytest.mark.parametrize("mode", ["jwks", "dev"])
+@pytest.mark.parametrize("login", ["password", "oidc"])
+def test_login_needs_hs256(mode: str, login: str) -> None:
+    error = pre_gen.validate({**GOOD, "auth_mode": mode, "login": login})
+    assert error is not None
+    assert "auth_mode=hs256" in error
+
+
+@pytest.mark.parametrize("login", ["none", "password", "oidc"])
+def test_every_login_validates_with_hs256(login: str) -> None:
+    assert (
+        pre_gen.validate({**GOOD, "auth_mode": "hs256", "jwt_issuer": "https://auth.example.com", "login": login})
+        is None
+    )
+
+
+def test_unknown_login_is_refused() -> None:
+    assert "login" in (pre_gen.validate({**GOOD, "login": "saml"}) or "")
 
 
 def test_write_secret_is_random_and_private(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import tokens
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.verifier import Settings
+from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
-from .support import Mint, Signer, access_claims
+from .support import AppFactory, Mint, Signer, access_claims
 
 # The auth mode's own fixtures: settings, signer (and, in jwks mode, provider).
 pytest_plugins = ["tests.fixtures"]
@@ -27,6 +27,16 @@ def anyio_backend() -> str:
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
     return create_app(settings)
+
+
+@pytest.fixture
+def make_app(settings: Settings) -> AppFactory:
+    """Build the app with some settings changed: ``make_app(token_cache_size=0)``."""
+
+    def make(**changes: Any) -> FastAPI:
+        return create_app(settings.model_copy(update=changes))
+
+    return make
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from fastapi import FastAPI
+
 from {{ cookiecutter.package_name }}.settings import AuthSettings
 from {{ cookiecutter.package_name }}.tokens import SigningKey
 
@@ -14,6 +16,8 @@ AUDIENCE = "api://test"
 
 # The ``mint`` fixture: sign a token the service accepts; keywords as for ``access_claims``.
 Mint = Callable[..., str]
+# The ``make_app`` fixture: the app built with some settings changed, e.g. ``make_app(token_cache_size=0)``.
+AppFactory = Callable[..., FastAPI]
 
 
 def bearer(token: str) -> dict[str, str]:

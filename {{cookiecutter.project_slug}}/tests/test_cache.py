@@ -10,11 +10,9 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.authenticator import Authenticator, VerifiedTokenCache
 from {{ cookiecutter.package_name }}.claims import TokenClaims
-from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.tokens import ParsedToken
-from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Mint, bearer
+from .support import AppFactory, Mint, bearer
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -54,8 +52,8 @@ def test_a_cached_token_is_not_verified_again(app: FastAPI, client: TestClient, 
 
 
 @pytest.fixture
-def uncached_client(settings: Settings) -> Iterator[tuple[FastAPI, TestClient]]:
-    app = create_app(settings.model_copy(update={"token_cache_size": 0}))
+def uncached_client(make_app: AppFactory) -> Iterator[tuple[FastAPI, TestClient]]:
+    app = make_app(token_cache_size=0)
     with TestClient(app) as client:
         yield app, client
 

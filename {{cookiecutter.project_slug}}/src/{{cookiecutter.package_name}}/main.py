@@ -11,16 +11,31 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+{%- if cookiecutter.login != "none" %}
+
+from .accounts import Accounts
+{%- else %}
+
 from .authenticator import Authenticator
+{%- endif %}
 from .dependency import has_access
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .dpop import DpopPresentation
 {%- endif %}
 from .endpoints import health, hello, items, me, ws
+{%- if cookiecutter.login != "none" %}
+from .oauth_errors import install_oauth_errors
+from .{{ cookiecutter.login }}_settings import Settings
+from .revocation import RevocationCheckingAuthenticator
+{%- endif %}
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .swagger import install_provider_login
 {%- endif %}
+{%- if cookiecutter.login != "none" %}
+from .verifier import Verifier
+{%- else %}
 from .verifier import Settings, Verifier
+{%- endif %}
 
 PROTECTED = [Depends(has_access)]
 
@@ -29,17 +44,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service; settings come from the environment and ``.env`` unless given."""
     settings = settings or Settings()
     verifier = Verifier(settings)
+{%- if cookiecutter.login != "none" %}
+    accounts = Accounts(settings)
+{%- endif %}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await verifier.start()
+{%- if cookiecutter.login != "none" %}
+        await accounts.start()
         yield
+        await accounts.aclose()
+{%- else %}
+        yield
+{%- endif %}
         await verifier.aclose()
 
     app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
 {%- if cookiecutter.auth_mode == "jwks" %}
     app.state.authenticator = Authenticator(settings, verifier, DpopPresentation(settings))
     install_provider_login(app, settings, verifier.jwks)
+{%- elif cookiecutter.login != "none" %}
+    app.state.accounts = accounts
+    app.state.authenticator = RevocationCheckingAuthenticator(settings, verifier, accounts.revocations)
+    install_oauth_errors(app)
 {%- else %}
     app.state.authenticator = Authenticator(settings, verifier)
 {%- endif %}

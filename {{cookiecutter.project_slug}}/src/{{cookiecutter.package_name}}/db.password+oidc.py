@@ -1,0 +1,161 @@
+"""The database: the async engine and sessions, ``SessionDep``, the schema check, and the migrations command.
+
+``python -m {{ cookiecutter.package_name }}.db upgrade`` creates the tables or brings them up to date
+(Alembic ``upgrade head``, with the migrations shipped inside the package); the
+service refuses to start on a schema that is behind, and says to run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import Depends, Request
+from pydantic import ValidationError
+from sqlalchemy import Connection, event, exc, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from .login_settings import DatabaseSettings
+from .models import Base
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+UPGRADE_COMMAND = f"python -m {__package__}.db upgrade"
+# What a database that is down, unreachable or too slow raises: such requests get 503, never 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+)
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this code was written for."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers go on while a login writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str, *, timeout: float) -> AsyncEngine:
+    """An engine that gives up after ``timeout`` seconds instead of hanging on a database that is away."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # sqlite3's timeout is its busy timeout: a writer waits this long for another one.
+        engine = create_async_engine(parsed, connect_args={"timeout": timeout})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {"timeout": timeout, "command_timeout": timeout} if parsed.get_driver_name() == "asyncpg" else {}
+    return create_async_engine(parsed, pool_pre_ping=True, pool_timeout=timeout, connect_args=connect_args)
+
+
+class Database:
+    """One engine and its session factory; nothing connects until first used."""
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.url = settings.database_url.get_secret_value()
+        self.engine = create_engine(self.url, timeout=settings.database_timeout_seconds)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, closed after the response."""
+    database: Database = request.app.state.accounts.database
+    async with database.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, pointed at the migrations inside the package (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    config.attributes["target_metadata"] = Base.metadata
+    return config
+
+
+def _current_revisions(connection: Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Raise ``SchemaError``, saying what to run, unless the schema is the one the code expects."""
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current_revisions)
+    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if current == expected:
+        return
+    state = f"is at revision {' '.join(sorted(current))}" if current else "has no tables yet"
+    needed = " ".join(sorted(expected))
+    raise SchemaError(f"the database {state}, but this code needs {needed}; run: {UPGRADE_COMMAND}")
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the migrations up to ``revision`` in one transaction."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, revision)
+
+
+async def _run(command_name: str, settings: DatabaseSettings) -> int:
+    database = Database(settings)
+    try:
+        if command_name == "upgrade":
+            await upgrade(database.engine)
+            print("database schema is up to date")
+            return 0
+        try:
+            await check_schema(database.engine)
+        except SchemaError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print("database schema is up to date")
+        return 0
+    finally:
+        await database.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}.db", description="Manage the database schema (DATABASE_URL)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("upgrade", help="create the tables, or bring them up to date")
+    commands.add_parser("check", help="exit 1 unless the schema is up to date")
+    args = parser.parse_args(argv)
+    try:
+        settings = DatabaseSettings()
+    except ValidationError as error:
+        print(f"error: {error.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args.command, settings))
+    except UNAVAILABLE as error:
+        print(f"error: cannot reach the database: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

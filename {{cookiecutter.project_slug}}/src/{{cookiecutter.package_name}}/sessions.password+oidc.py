@@ -1,0 +1,192 @@
+"""Logins as sessions: issue tokens, rotate refresh tokens, end sessions. The security logic, step by step.
+
+A refresh token is 256 random bits, stored only as its SHA-256. Each login is a
+session (``session_id``, the ``sid`` claim); refreshing spends the presented
+token and issues the next one of the same session. A spent token presented
+again is taken as theft, and the whole session is revoked. Each refusal has a
+log-safe reason code; the client sees only ``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import NoReturn
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .access_tokens import AccessTokenSigner
+from .login_settings import LoginSettings
+from .models import RefreshToken, RevokedAccessToken, User
+from .oauth_errors import OAuthError, invalid_grant
+from .revocation import RevocationView
+from .revocation_watcher import announce
+
+REFRESH_TOKEN_BYTES = 32
+
+
+class TokenResponse(BaseModel):
+    """A successful token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the token type, not a secret
+    expires_in: int
+    refresh_token: str
+    scope: str
+
+
+def hash_refresh_token(token: str) -> str:
+    """What is stored: a fast hash is enough for 256 random bits, and it can be looked up."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def granted_scopes(allowed: str, requested: str | None) -> str:
+    """The scopes to grant: all of ``allowed`` unless fewer were asked for; more is ``invalid_scope``."""
+    allowed_set = set(allowed.split())
+    if requested is None or not requested.strip():
+        return " ".join(sorted(allowed_set))
+    asked = set(requested.split())
+    if not asked <= allowed_set:
+        raise OAuthError("invalid_scope", "A requested scope is not granted to this user.", reason="scope_not_allowed")
+    return " ".join(sorted(asked))
+
+
+class Sessions:
+    """The session operations of one service, with its settings, signer and revocation view."""
+
+    def __init__(self, settings: LoginSettings, revocations: RevocationView) -> None:
+        self.settings = settings
+        self.signer = AccessTokenSigner(settings)
+        self.revocations = revocations
+
+    async def issue_tokens(
+        self,
+        db: AsyncSession,
+        user: User,
+        scopes: str,
+        *,
+        session_id: str | None = None,
+        session_expires_at: int | None = None,
+    ) -> TokenResponse:
+        """An access token and a refresh token for ``user``: a new session unless ``session_id`` continues one."""
+        now = int(time.time())
+        session_id = session_id or secrets.token_hex(16)
+        access = self.signer.sign(user.id, session_id, scopes, now=now, not_before=user.not_before)
+        refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+        db.add(
+            RefreshToken(
+                token_hash=hash_refresh_token(refresh_token),
+                user_id=user.id,
+                session_id=session_id,
+                scopes=scopes,
+                issued_at=now,
+                expires_at=now + self.settings.refresh_token_ttl,
+                session_expires_at=session_expires_at or now + self.settings.session_max_age,
+                access_jti=access.jti,
+                access_expires_at=access.expires_at,
+            )
+        )
+        await db.commit()
+        return TokenResponse(
+            access_token=access.token,
+            expires_in=self.settings.access_token_ttl,
+            refresh_token=refresh_token,
+            scope=scopes,
+        )
+
+    async def rotate_refresh_token(self, db: AsyncSession, presented: str, requested: str | None) -> TokenResponse:
+        """Spend ``presented`` and issue the next tokens of its session; exactly one of two racing callers wins."""
+        now = int(time.time())
+        token_hash = hash_refresh_token(presented)
+        # Spending first, in one conditional UPDATE, is what makes the race safe on SQLite and PostgreSQL.
+        spent = await db.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.spent_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+                RefreshToken.session_expires_at > now,
+            )
+            .values(spent_at=now)
+            .returning(
+                RefreshToken.user_id,
+                RefreshToken.session_id,
+                RefreshToken.scopes,
+                RefreshToken.issued_at,
+                RefreshToken.session_expires_at,
+            )
+        )
+        row = spent.one_or_none()
+        if row is None:
+            await self._refuse_refresh(db, token_hash, now)
+        user_id, session_id, scopes, issued_at, session_expires_at = row
+        user = await db.get(User, user_id)
+        if user is None or user.disabled or issued_at < user.not_before:
+            await self.revoke_session(db, session_id, now=now)
+            await db.commit()
+            raise invalid_grant("user_disabled_or_revoked")
+        # The user may have lost scopes since the login; a refresh never brings them back.
+        current = " ".join(sorted(set(scopes.split()) & set(user.scopes.split())))
+        granted = granted_scopes(current, requested)
+        return await self.issue_tokens(db, user, granted, session_id=session_id, session_expires_at=session_expires_at)
+
+    async def _refuse_refresh(self, db: AsyncSession, token_hash: str, now: int) -> NoReturn:
+        known = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+        if known is None:
+            await db.rollback()
+            raise invalid_grant("refresh_token_unknown")
+        if known.spent_at is not None and known.revoked_at is None:
+            await self.revoke_session(db, known.session_id, now=now)
+            await db.commit()
+            raise invalid_grant("refresh_token_reused")
+        reason = "refresh_token_revoked" if known.revoked_at is not None else "refresh_token_expired"
+        await db.rollback()
+        raise invalid_grant(reason)
+
+    async def revoke_session(self, db: AsyncSession, session_id: str, *, now: int | None = None) -> None:
+        """End one login: its refresh tokens stop working and its unexpired access tokens are denied."""
+        now = int(time.time()) if now is None else now
+        await db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        live = await db.execute(
+            select(RefreshToken.access_jti, RefreshToken.access_expires_at).where(
+                RefreshToken.session_id == session_id, RefreshToken.access_expires_at > now
+            )
+        )
+        for jti, expires_at in live.all():
+            await self.deny_access_token(db, jti, expires_at, now=now)
+
+    async def deny_access_token(self, db: AsyncSession, jti: str, expires_at: int, *, now: int) -> None:
+        """Put one access token on the deny-list (issuer + ``jti``) until its ``exp``; the caller commits."""
+        issuer = self.settings.issuer or ""
+        dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+        await db.execute(
+            dialect.insert(RevokedAccessToken)
+            .values(issuer=issuer, jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing()
+        )
+        # Entries past their token's exp refuse nothing any more.
+        await db.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
+        await announce(db, {"iss": issuer, "jti": jti, "exp": expires_at})
+        self.revocations.deny(issuer, jti, expires_at)
+
+    async def end_user_sessions(self, db: AsyncSession, user: User) -> None:
+        """Refuse every token ``user`` holds (``users revoke``/``disable``, a new password); the caller commits."""
+        now = int(time.time())
+        # The next second: tokens issued in this one, before the revocation, are refused too.
+        user.not_before = now + 1
+        await db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await announce(db, {"user": user.id, "not_before": user.not_before})
+        self.revocations.set_not_before(user.id, user.not_before)

@@ -1,0 +1,79 @@
+"""The database layer: migrations shipped in the package, and a service that refuses a schema that is behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Connection
+
+import {{ cookiecutter.package_name }}
+from {{ cookiecutter.package_name }}.db import SchemaError, create_engine
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def run_module(module: str, *args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run ``python -m {{ cookiecutter.package_name }}.<module>`` as a user would, installed or not."""
+    source = str(Path({{ cookiecutter.package_name }}.__file__).parent.parent)
+    pythonpath = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    return subprocess.run(  # noqa: S603 - our own module, our own arguments
+        [sys.executable, "-m", f"{PACKAGE}.{module}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": pythonpath, **env},
+        check=False,
+        timeout=60,
+    )
+
+
+def run_db(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_module("db", *args, env={"DATABASE_URL": database_url})
+
+
+def test_service_refuses_to_start_on_an_empty_database_and_says_what_to_run(settings: Settings, tmp_path: Path) -> None:
+    empty = settings.model_copy(update={"database_url": SecretStr(f"sqlite+aiosqlite:///{tmp_path}/empty.db")})
+    refused = pytest.raises(SchemaError, match=rf"no tables yet.*python -m {PACKAGE}\.db upgrade")
+    with refused, TestClient(create_app(empty)):
+        pass
+
+
+def test_upgrade_command_creates_the_schema_and_check_agrees(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+    assert run_db(url, "check").returncode == 1
+    upgraded = run_db(url, "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    checked = run_db(url, "check")
+    assert (checked.returncode, checked.stdout.strip()) == (0, "database schema is up to date")
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    result = run_db("postgresql+asyncpg://nobody:secret@127.0.0.1:1/none", "check")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the database")
+    assert "secret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.anyio
+async def test_migrations_build_exactly_the_models(database_url: str) -> None:
+    def differences(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+    engine = create_engine(database_url, timeout=5)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()

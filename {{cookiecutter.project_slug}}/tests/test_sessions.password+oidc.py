@@ -1,0 +1,186 @@
+"""Sessions: issuing, rotating and revoking tokens, and the revocation view has_access consults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from {{ cookiecutter.package_name }}.accounts import Accounts
+from {{ cookiecutter.package_name }}.errors import InvalidTokenError
+from {{ cookiecutter.package_name }}.models import RefreshToken, User
+from {{ cookiecutter.package_name }}.oauth_errors import OAuthError
+from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.revocation import RevocationCheckingAuthenticator
+from {{ cookiecutter.package_name }}.sessions import hash_refresh_token
+from {{ cookiecutter.package_name }}.tokens import parse
+from {{ cookiecutter.package_name }}.verifier import Verifier
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
+    accounts = Accounts(settings)
+    await accounts.start()
+    yield accounts
+    await accounts.aclose()
+
+
+@pytest.fixture
+def authenticator(settings: Settings, accounts: Accounts) -> RevocationCheckingAuthenticator:
+    return RevocationCheckingAuthenticator(settings, Verifier(settings), accounts.revocations)
+
+
+async def add_user(accounts: Accounts, username: str = "alice", scopes: str = "items:read profile") -> User:
+    async with accounts.database.sessions() as db:
+        user = User(username=username, scopes=scopes)
+        db.add(user)
+        await db.commit()
+        return user
+
+
+async def test_issued_access_token_passes_has_access_with_its_claims(
+    accounts: Accounts, authenticator: RevocationCheckingAuthenticator, settings: Settings
+) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "items:read")
+    claims = await authenticator.authenticate(issued.access_token)
+    assert claims.sub == user.id != "alice"
+    assert claims.scopes == {"items:read"}
+    assert parse(issued.access_token, max_bytes=8192, algorithms=frozenset({"HS256"})).header["typ"] == "at+jwt"
+    assert {"iss", "aud", "iat", "exp", "jti", "sid"} <= claims.raw.keys()
+    assert claims.raw["exp"] - claims.raw["iat"] == settings.access_token_ttl
+    assert issued.expires_in == settings.access_token_ttl
+    assert len(issued.refresh_token) >= 43  # 256 bits in base64url
+
+
+async def test_refresh_tokens_are_stored_only_as_a_hash(accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "")
+        stored = (await db.scalars(select(RefreshToken))).one()
+    assert stored.token_hash == hash_refresh_token(issued.refresh_token)
+    assert issued.refresh_token not in {stored.token_hash, stored.session_id, stored.access_jti}
+
+
+async def test_rotation_spends_the_old_token_and_keeps_the_session(accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        first = await accounts.sessions.issue_tokens(db, user, "items:read")
+    async with accounts.database.sessions() as db:
+        second = await accounts.sessions.rotate_refresh_token(db, first.refresh_token, None)
+    assert second.refresh_token != first.refresh_token
+    assert second.scope == "items:read"
+    async with accounts.database.sessions() as db:
+        rows = (await db.scalars(select(RefreshToken).order_by(RefreshToken.id))).all()
+    assert [row.spent_at is not None for row in rows] == [True, False]
+    assert rows[0].session_id == rows[1].session_id
+
+
+async def test_reusing_a_spent_refresh_token_revokes_the_whole_session(
+    accounts: Accounts, authenticator: RevocationCheckingAuthenticator
+) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        first = await accounts.sessions.issue_tokens(db, user, "")
+    async with accounts.database.sessions() as db:
+        second = await accounts.sessions.rotate_refresh_token(db, first.refresh_token, None)
+    with pytest.raises(OAuthError) as reused:
+        async with accounts.database.sessions() as db:
+            await accounts.sessions.rotate_refresh_token(db, first.refresh_token, None)
+    assert (reused.value.error, reused.value.reason) == ("invalid_grant", "refresh_token_reused")
+    with pytest.raises(OAuthError) as descendant:
+        async with accounts.database.sessions() as db:
+            await accounts.sessions.rotate_refresh_token(db, second.refresh_token, None)
+    assert descendant.value.error == "invalid_grant"
+    with pytest.raises(InvalidTokenError, match="revoked"):
+        await authenticator.authenticate(second.access_token)
+
+
+async def test_two_racing_rotations_of_one_token_have_exactly_one_winner(accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "")
+
+    async def rotate() -> str:
+        async with accounts.database.sessions() as db:
+            try:
+                await accounts.sessions.rotate_refresh_token(db, issued.refresh_token, None)
+            except OAuthError as exc:
+                return exc.error
+            return "ok"
+
+    outcomes = await asyncio.gather(*(rotate() for _ in range(4)))
+    assert sorted(outcomes) == ["invalid_grant", "invalid_grant", "invalid_grant", "ok"]
+
+
+async def test_a_scope_beyond_the_users_is_invalid_scope(accounts: Accounts) -> None:
+    user = await add_user(accounts, scopes="items:read")
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "items:read")
+    with pytest.raises(OAuthError) as refused:
+        async with accounts.database.sessions() as db:
+            await accounts.sessions.rotate_refresh_token(db, issued.refresh_token, "items:read admin")
+    assert refused.value.error == "invalid_scope"
+
+
+async def test_a_denied_access_token_is_refused_even_from_the_cache(
+    accounts: Accounts, authenticator: RevocationCheckingAuthenticator
+) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "")
+    claims = await authenticator.authenticate(issued.access_token)
+    assert authenticator.cache.get(issued.access_token) is not None
+    async with accounts.database.sessions() as db:
+        await accounts.sessions.deny_access_token(db, claims.raw["jti"], int(claims.raw["exp"]), now=0)
+        await db.commit()
+    with pytest.raises(InvalidTokenError, match="revoked"):
+        await authenticator.authenticate(issued.access_token)
+
+
+async def test_ending_a_users_sessions_refuses_older_tokens_but_not_the_next_login(
+    accounts: Accounts, authenticator: RevocationCheckingAuthenticator
+) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        before = await accounts.sessions.issue_tokens(db, user, "")
+    await authenticator.authenticate(before.access_token)
+    async with accounts.database.sessions() as db:
+        stored = await db.get(User, user.id)
+        assert stored is not None
+        await accounts.sessions.end_user_sessions(db, stored)
+        await db.commit()
+        after = await accounts.sessions.issue_tokens(db, stored, "")
+    with pytest.raises(InvalidTokenError, match="revoked_user"):
+        await authenticator.authenticate(before.access_token)
+    assert (await authenticator.authenticate(after.access_token)).sub == user.id
+    with pytest.raises(OAuthError):
+        async with accounts.database.sessions() as db:
+            await accounts.sessions.rotate_refresh_token(db, before.refresh_token, None)
+
+
+async def test_a_new_worker_loads_the_revocations_from_the_database(settings: Settings, accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "")
+        await accounts.sessions.revoke_session(db, parse_sid(issued.access_token))
+        await db.commit()
+    other = Accounts(settings)
+    await other.start()
+    try:
+        checker = RevocationCheckingAuthenticator(settings, Verifier(settings), other.revocations)
+        with pytest.raises(InvalidTokenError, match="revoked"):
+            await checker.authenticate(issued.access_token)
+    finally:
+        await other.aclose()
+
+
+def parse_sid(token: str) -> str:
+    sid = parse(token, max_bytes=8192, algorithms=frozenset({"HS256"})).claims["sid"]
+    assert isinstance(sid, str)
+    return sid
