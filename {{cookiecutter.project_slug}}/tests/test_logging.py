@@ -46,7 +46,7 @@ def test_missing_token_is_logged_as_such(client: TestClient, caplog: pytest.LogC
 
 def test_grant_is_logged_at_debug_with_sub(client: TestClient, mint: Mint, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
-        assert client.get("/me", headers=bearer(mint(sub="bob"))).status_code == 200
+        assert client.get("/hello", params={"name": "X"}, headers=bearer(mint(sub="bob"))).status_code == 200
     [record] = decisions(caplog)
     assert record.levelno == logging.DEBUG
     assert record.getMessage() == 'auth granted reason=valid_token sub="bob"'

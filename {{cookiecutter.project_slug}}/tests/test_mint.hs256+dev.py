@@ -27,7 +27,8 @@ def test_minted_token_is_accepted_with_its_scopes(client: TestClient, capsys: py
     token = capsys.readouterr().out.strip()
     response = client.get("/items", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["sub"] == "carol"
+    with client.websocket_connect("/ws", headers={"Authorization": f"Bearer {token}"}) as socket:
+        assert socket.receive_json()["hello"] == "carol"
 
 
 def test_json_output_carries_token_and_claims(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,6 +20,11 @@ from {{ cookiecutter.package_name }}.dependency import has_access
 
 # Routes anyone may call: health checks for load balancers, and the API docs.
 OPEN = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+{%- if cookiecutter.login != "none" %}
+# The login endpoints: how a caller gets a token in the first place.
+LOGIN_PATHS = "{{ '/token' if cookiecutter.login == 'password' else '/token /login /authorize' }}"
+OPEN |= frozenset(LOGIN_PATHS.split())
+{%- endif %}
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
 

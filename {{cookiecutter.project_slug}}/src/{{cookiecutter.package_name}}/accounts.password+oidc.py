@@ -6,15 +6,19 @@ check, then the revocation watcher) and puts it in ``app.state.accounts``.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .db import Database, check_schema
 from .login_settings import LoginSettings
 from .revocation import RevocationView
 from .revocation_watcher import RevocationWatcher
-from .sessions import Sessions
+from .sessions import Sessions, TokenResponse
 
-logger = logging.getLogger(__name__)
+# A grant of the token endpoint: the request, its form fields and a database session, to tokens.
+Grant = Callable[[Request, dict[str, str], AsyncSession], Awaitable[TokenResponse]]
 
 
 class Accounts:
@@ -27,6 +31,8 @@ class Accounts:
         self.sessions = Sessions(settings, self.revocations)
         poll_seconds = settings.revocation_poll_seconds
         self.watcher = RevocationWatcher(self.database, self.revocations, poll_seconds=poll_seconds)
+        # Grants ``POST /token`` accepts besides refresh_token, added by the login kind.
+        self.grants: dict[str, Grant] = {}
 
     async def start(self) -> None:
         """Refuse to start on a schema that is behind; then load and follow the revocations."""

@@ -22,9 +22,14 @@ from .dependency import has_access
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .dpop import DpopPresentation
 {%- endif %}
-from .endpoints import health, hello, items, me, ws
+from .endpoints import health, hello, items, me, {% if cookiecutter.login != "none" %}token, {% endif %}ws
 {%- if cookiecutter.login != "none" %}
 from .oauth_errors import install_oauth_errors
+{%- endif %}
+{%- if cookiecutter.login == "password" %}
+from .password_login import install_password_login
+{%- endif %}
+{%- if cookiecutter.login != "none" %}
 from .{{ cookiecutter.login }}_settings import Settings
 from .revocation import RevocationCheckingAuthenticator
 {%- endif %}
@@ -68,11 +73,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.accounts = accounts
     app.state.authenticator = RevocationCheckingAuthenticator(settings, verifier, accounts.revocations)
     install_oauth_errors(app)
+{%- if cookiecutter.login == "password" %}
+    install_password_login(app, settings, accounts)
+{%- endif %}
 {%- else %}
     app.state.authenticator = Authenticator(settings, verifier)
 {%- endif %}
 
     app.include_router(health.router)
+{%- if cookiecutter.login != "none" %}
+    app.include_router(token.router)
+{%- endif %}
     app.include_router(hello.router, prefix="/hello", dependencies=PROTECTED)
     app.include_router(me.router, prefix="/me", dependencies=PROTECTED)
     app.include_router(items.router, prefix="/items", dependencies=PROTECTED)

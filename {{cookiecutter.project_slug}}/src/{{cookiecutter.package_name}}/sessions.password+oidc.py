@@ -148,21 +148,36 @@ class Sessions:
         await db.rollback()
         raise invalid_grant(reason)
 
-    async def revoke_session(self, db: AsyncSession, session_id: str, *, now: int | None = None) -> None:
-        """End one login: its refresh tokens stop working and its unexpired access tokens are denied."""
+    async def revoke_session(
+        self, db: AsyncSession, session_id: str, *, user_id: str | None = None, now: int | None = None
+    ) -> None:
+        """End one login (of ``user_id`` only, when given): refresh tokens stop working, access tokens are denied.
+
+        The caller commits.
+        """
         now = int(time.time()) if now is None else now
-        await db.execute(
-            update(RefreshToken)
-            .where(RefreshToken.session_id == session_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        of_session = [RefreshToken.session_id == session_id]
+        if user_id is not None:
+            of_session.append(RefreshToken.user_id == user_id)
+        unrevoked = RefreshToken.revoked_at.is_(None)
+        await db.execute(update(RefreshToken).where(*of_session, unrevoked).values(revoked_at=now))
         live = await db.execute(
             select(RefreshToken.access_jti, RefreshToken.access_expires_at).where(
-                RefreshToken.session_id == session_id, RefreshToken.access_expires_at > now
+                *of_session, RefreshToken.access_expires_at > now
             )
         )
         for jti, expires_at in live.all():
             await self.deny_access_token(db, jti, expires_at, now=now)
+
+    async def revoke_session_of(self, db: AsyncSession, refresh_token: str, *, user_id: str, now: int) -> None:
+        """End the login a refresh token belongs to, if it is ``user_id``'s; the caller commits."""
+        session_id = await db.scalar(
+            select(RefreshToken.session_id).where(
+                RefreshToken.token_hash == hash_refresh_token(refresh_token), RefreshToken.user_id == user_id
+            )
+        )
+        if session_id is not None:
+            await self.revoke_session(db, session_id, user_id=user_id, now=now)
 
     async def deny_access_token(self, db: AsyncSession, jti: str, expires_at: int, *, now: int) -> None:
         """Put one access token on the deny-list (issuer + ``jti``) until its ``exp``; the caller commits."""

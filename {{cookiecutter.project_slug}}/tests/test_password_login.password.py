@@ -1,0 +1,226 @@
+"""Password logins over real HTTP: POST /token (password and refresh_token grants), /me, POST /logout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx2
+import pytest
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from {{ cookiecutter.package_name }} import passwords
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+
+from .live import add_user, serving, stored_user
+from .support import bearer
+
+PASSWORD = "correct horse battery staple"
+GENERIC_FAILURE = {"error": "invalid_grant", "error_description": "The credentials or the refresh token are not valid."}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return asyncio.run(passwords.hash_password(PASSWORD))
+
+
+@dataclass
+class Service:
+    http: httpx2.Client
+    settings: Settings
+    user_id: str
+
+    def login(self, username: str = "alice", password: str = PASSWORD, **fields: str) -> httpx2.Response:
+        return self.http.post(
+            "/token", data={"grant_type": "password", "username": username, "password": password, **fields}
+        )
+
+    def refresh(self, refresh_token: str) -> httpx2.Response:
+        return self.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+@pytest.fixture
+def service(settings: Settings, password_hash: str) -> Iterator[Service]:
+    user_id = add_user(settings, "alice", password_hash=password_hash, scopes="items:read profile")
+    with serving(create_app(settings)) as base_url, httpx2.Client(base_url=base_url) as http:
+        yield Service(http, settings, user_id)
+
+
+def test_password_grant_issues_an_rfc6749_token_response(service: Service) -> None:
+    response = service.login()
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+    assert (body["token_type"], body["expires_in"], body["scope"]) == ("bearer", 900, "items:read profile")
+    me = service.http.get("/me", headers=bearer(body["access_token"]))
+    assert me.status_code == 200
+    expected = {"id": service.user_id, "username": "alice", "email": None, "disabled": False}
+    assert me.json() == {**expected, "scopes": ["items:read", "profile"]}
+    assert "password_hash" not in me.text
+    assert service.http.get("/items", headers=bearer(body["access_token"])).status_code == 200
+
+
+def test_asking_for_fewer_scopes_narrows_the_token_and_more_is_invalid_scope(service: Service) -> None:
+    narrowed = service.login(scope="profile").json()
+    assert narrowed["scope"] == "profile"
+    assert service.http.get("/items", headers=bearer(narrowed["access_token"])).status_code == 403
+    refused = service.login(scope="profile admin")
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_scope")
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("alice", "wrong password!"), ("nobody", PASSWORD), ("ALICE", PASSWORD)]
+)
+def test_wrong_username_or_password_get_the_same_invalid_grant(service: Service, username: str, password: str) -> None:
+    response = service.login(username, password)
+    assert (response.status_code, response.json()) == (400, GENERIC_FAILURE)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_an_unknown_username_costs_a_hash_like_a_wrong_password(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    verify = passwords.hasher.verify_and_update
+
+    def counting(password: str | bytes, hash: str | bytes) -> tuple[bool, str | None]:
+        checked.append(str(hash))
+        return verify(password, hash)
+
+    monkeypatch.setattr(passwords.hasher, "verify_and_update", counting)
+    service.login("nobody", PASSWORD)
+    service.login("alice", "wrong password!")
+    assert len(checked) == 2
+    assert all(hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$") for hash in checked)
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(service: Service) -> None:
+    first = service.login().json()
+    second = service.refresh(first["refresh_token"])
+    assert second.status_code == 200
+    assert second.headers["cache-control"] == "no-store"
+    assert second.json()["refresh_token"] != first["refresh_token"]
+    reused = service.refresh(first["refresh_token"])
+    assert (reused.status_code, reused.json()) == (400, GENERIC_FAILURE)
+    assert service.refresh(second.json()["refresh_token"]).json()["error"] == "invalid_grant"
+    assert service.http.get("/me", headers=bearer(second.json()["access_token"])).status_code == 401
+
+
+def test_logout_refuses_the_access_token_everywhere_and_ends_the_session(service: Service) -> None:
+    tokens = service.login().json()
+    access = bearer(tokens["access_token"])
+    assert service.http.get("/hello", params={"name": "X"}, headers=access).status_code == 200  # now cached
+    logout = service.http.post("/logout", headers=access)
+    assert logout.status_code == 204
+    for path in ("/hello?name=X", "/me", "/items"):
+        response = service.http.get(path, headers=access)
+        assert (response.status_code, response.headers["www-authenticate"]) == (401, 'Bearer error="invalid_token"')
+    assert service.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert service.http.post("/logout", headers=access).status_code == 401
+    # The deny-list is in the database: a restarted service still refuses the token.
+    with serving(create_app(service.settings)) as base_url:
+        assert httpx2.get(f"{base_url}/me", headers=access).status_code == 401
+
+
+def test_logout_with_the_refresh_token_in_a_json_body_ends_that_session(service: Service) -> None:
+    tokens = service.login().json()
+    other = service.login().json()
+    response = service.http.post(
+        "/logout", headers=bearer(other["access_token"]), json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert response.status_code == 204
+    assert service.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_repeated_failures_are_throttled_and_success_resets_the_username(service: Service) -> None:
+    limit = service.settings.login_failures_per_username
+    for _ in range(limit - 1):
+        assert service.login(password="wrong password!").status_code == 400
+    assert service.login().status_code == 200  # resets alice's count
+    for _ in range(limit):
+        assert service.login(password="wrong password!").status_code == 400
+    throttled = service.login()
+    assert throttled.status_code == 429
+    assert 1 <= int(throttled.headers["retry-after"]) <= service.settings.login_failure_window_seconds
+    assert throttled.headers["cache-control"] == "no-store"
+
+
+def test_failures_are_throttled_per_client_address_too(service: Service) -> None:
+    for number in range(service.settings.login_failures_per_address):
+        assert service.login(f"guess-{number}", "wrong password!").status_code == 400
+    assert service.login("someone-new", "wrong password!").status_code == 429
+
+
+def test_a_hash_made_with_other_parameters_is_replaced_at_login(settings: Settings) -> None:
+    old = Argon2Hasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    user_id = add_user(settings, "bob", password_hash=old)
+    with serving(create_app(settings)) as base_url:
+        response = httpx2.post(
+            f"{base_url}/token", data={"grant_type": "password", "username": "bob", "password": PASSWORD}
+        )
+    assert response.status_code == 200
+    rehashed = stored_user(settings, user_id).password_hash
+    assert rehashed is not None
+    assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+BAD_BODIES = [
+    ("missing grant_type", FORM, b"username=alice&password=x", 400, "invalid_request"),
+    ("missing password", FORM, b"grant_type=password&username=alice", 400, "invalid_request"),
+    ("repeated username", FORM, b"grant_type=password&username=alice&username=bob&password=x", 400, "invalid_request"),
+    (
+        "repeated grant_type",
+        FORM,
+        b"grant_type=password&grant_type=refresh_token&username=a&password=x",
+        400,
+        "invalid_request",
+    ),
+    ("not UTF-8", FORM, b"grant_type=password&username=\xff\xfe&password=x", 400, "invalid_request"),
+    ("percent-encoded non-UTF-8", FORM, b"grant_type=password&username=%ff%fe&password=x", 400, "invalid_request"),
+    (
+        "SQL in the username",
+        FORM,
+        b"grant_type=password&username=alice%27%20OR%20%271%27%3D%271&password=x",
+        400,
+        "invalid_grant",
+    ),
+    ("NUL in the username", FORM, b"grant_type=password&username=al%00ice&password=x", 400, "invalid_grant"),
+    ("3 KB username", FORM, b"grant_type=password&password=x&username=" + b"a" * 3000, 400, "invalid_grant"),
+    ("10 KB username", FORM, b"grant_type=password&password=x&username=" + b"a" * 10240, 413, "invalid_request"),
+    (
+        "JSON",
+        {"content-type": "application/json"},
+        b'{"grant_type":"password","username":"alice"}',
+        400,
+        "invalid_request",
+    ),
+    ("multipart", {"content-type": "multipart/form-data; boundary=x"}, b"--x--", 400, "invalid_request"),
+    ("no content type", {}, b"grant_type=password&username=alice&password=x", 400, "invalid_request"),
+    ("unknown grant", FORM, b"grant_type=client_credentials", 400, "unsupported_grant_type"),
+    ("empty refresh token", FORM, b"grant_type=refresh_token&refresh_token=", 400, "invalid_request"),
+    ("junk refresh token", FORM, b"grant_type=refresh_token&refresh_token=" + b"x" * 1000, 400, "invalid_grant"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_BODIES, ids=[case[0] for case in BAD_BODIES])
+def test_bad_input_gets_a_4xx_oauth_error_never_a_5xx(
+    service: Service, case: tuple[str, dict[str, str], bytes, int, str]
+) -> None:
+    name, headers, body, status, error = case
+    response = service.http.post("/token", content=body, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (status, error), name
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_openapi_declares_the_password_flow_at_token(service: Service) -> None:
+    spec = service.http.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["PasswordLogin"] == {
+        "type": "oauth2", "flows": {"password": {"tokenUrl": "/token", "scopes": {}}}
+    }  # fmt: skip
+    assert {"PasswordLogin": []} in spec["paths"]["/me"]["get"]["security"]
+    assert {"PasswordLogin": ["items:read"]} in spec["paths"]["/items"]["get"]["security"]
+    assert "application/x-www-form-urlencoded" in spec["paths"]["/token"]["post"]["requestBody"]["content"]

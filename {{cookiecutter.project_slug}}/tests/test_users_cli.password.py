@@ -1,0 +1,122 @@
+"""The users CLI: ``python -m {{ cookiecutter.package_name }}.users``, and what its commands do to logins."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from {{ cookiecutter.package_name }} import users
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+
+from .fixtures import SECRET
+from .live import serving
+from .support import AUDIENCE, ISSUER, bearer
+
+PASSWORD = "correct horse battery staple"
+# A CLI run and an outcome: (exit status, stdout, stderr).
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """Run the CLI in this process, configured by the environment as an operator would."""
+    monkeypatch.chdir(tmp_path)  # no .env of the project's own
+    environment = {
+        "DATABASE_URL": settings.database_url.get_secret_value(),
+        "AUTH_SECRET": SECRET,
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        try:
+            status = users.main(list(args))
+        except SystemExit as exit_:
+            status = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+@pytest.fixture
+def http(settings: Settings) -> Iterator[httpx2.Client]:
+    fast = settings.model_copy(update={"revocation_poll_seconds": 0.2})
+    with serving(create_app(fast)) as base_url, httpx2.Client(base_url=base_url) as client:
+        yield client
+
+
+def login(http: httpx2.Client, username: str = "alice", password: str = PASSWORD) -> httpx2.Response:
+    return http.post("/token", data={"grant_type": "password", "username": username, "password": password})
+
+
+def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
+    assert cli("create", "alice", "--scope", "items:read", "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
+    assert login(http).status_code == 200
+    status, out, _ = cli("list", "--json")
+    assert status == 0
+    [listed] = json.loads(out)
+    assert (listed["username"], listed["scopes"], listed["disabled"]) == ("alice", ["items:read"], False)
+    assert "hash" not in out
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("short", "at least 12 characters"), ("alice-the-user", "must not be the username")],
+)
+def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, message: str) -> None:
+    status, _, err = cli("create", "alice-the-user", "--password-stdin", stdin=password + "\n")
+    assert status == 1
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert message in err
+
+
+def test_a_second_user_of_the_same_name_is_refused(cli: Cli) -> None:
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+    status, _, err = cli("create", "alice", "--password-stdin", stdin=PASSWORD)
+    assert (status, err) == (1, "error: a user named 'alice' exists already\n")
+
+
+def test_unknown_user_and_bad_usage_have_their_exit_codes(cli: Cli) -> None:
+    assert cli("disable", "nobody")[:2] == (1, "")
+    assert cli("frobnicate")[0] == 2
+    status, out, _ = cli("--help")
+    assert status == 0
+    assert "set-password" in out
+
+
+@pytest.mark.parametrize("command", [["disable"], ["revoke"], ["set-password", "--password-stdin"]])
+def test_disable_revoke_and_a_new_password_end_every_session_soon(
+    cli: Cli, http: httpx2.Client, command: list[str]
+) -> None:
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+    tokens = login(http).json()
+    assert http.get("/me", headers=bearer(tokens["access_token"])).status_code == 200
+    assert cli(command[0], "alice", *command[1:], stdin="another long password\n")[0] == 0
+    deadline = time.monotonic() + 5
+    while http.get("/me", headers=bearer(tokens["access_token"])).status_code == 200:
+        assert time.monotonic() < deadline, "the running service still accepts the token after 5 s"
+        time.sleep(0.05)
+    refreshed = http.post("/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.json()["error"] == "invalid_grant"
+    new_password = "another long password" if command[0] == "set-password" else PASSWORD
+    assert login(http, password=new_password).status_code == (400 if command[0] == "disable" else 200)
+
+
+def test_enable_lets_a_disabled_user_log_in_again(cli: Cli, http: httpx2.Client) -> None:
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+    assert cli("disable", "alice")[0] == 0
+    assert login(http).status_code == 400
+    assert cli("enable", "alice")[0] == 0
+    assert login(http).status_code == 200
