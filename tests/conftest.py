@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from .attacks import TALLIES
-from .baked import AUDIENCE, MODES, bake
+from .baked import AUDIENCE, LOGINS, MODES, bake
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
@@ -21,12 +21,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 
 @pytest.fixture(scope="session")
 def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each mode baked once, with a package name of its own (``svc_<mode>``)."""
+    """Each mode (login=none) and each login (hs256) baked once, with a package of its own (``svc_<mode or login>``)."""
     root = tmp_path_factory.mktemp("baked")
     issuers = {"hs256": "https://auth.example.com", "jwks": "http://127.0.0.1:9400", "dev": "https://auth.example.com"}
-    return {
+    bakes = {
         mode: bake(
             root / mode, project_name=f"Svc {mode}", auth_mode=mode, jwt_issuer=issuers[mode], jwt_audience=AUDIENCE
         )
         for mode in MODES
     }
+    for login in LOGINS:
+        bakes[login] = bake(
+            root / login, project_name=f"Svc {login}", auth_mode="hs256", login=login, jwt_audience=AUDIENCE
+        )
+    return bakes
