@@ -6,6 +6,7 @@ keys, fail, hang or return junk, so the tests exercise the real HTTP client.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import threading
@@ -16,9 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.tokens import PSS_HASHES, SigningKey
 
 from .support import Signer
 
@@ -36,24 +38,69 @@ class ProviderKey:
 
     signer: Signer
     jwk: dict[str, Any]
+    private: Any  # the cryptography private key, to sign with it otherwise than its JWK says
+
+
+class CryptographySigner(SigningKey):
+    """Signs test tokens for what python-jose cannot: PS* (RSASSA-PSS) and EdDSA (Ed25519).
+
+    The service only verifies these algorithms, so signing them is the tests' business.
+    """
+
+    def __init__(self, key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey, alg: str) -> None:
+        self.key = key
+        self.alg = alg
+
+    def sign(self, msg: bytes) -> bytes:
+        if isinstance(self.key, ed25519.Ed25519PrivateKey):
+            return self.key.sign(msg)
+        digest = PSS_HASHES[self.alg]()
+        pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+        return self.key.sign(msg, pss, digest)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def rsa_jwk(key: rsa.RSAPublicKey) -> dict[str, Any]:
+    numbers = key.public_numbers()
+    return {
+        "kty": "RSA",
+        "n": b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+        "e": b64(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+    }
+
+
+def okp_jwk(key: ed25519.Ed25519PublicKey) -> dict[str, Any]:
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64(key.public_bytes_raw())}
 
 
 @functools.cache
-def private_pem(alg: str, name: str, rsa_bits: int = 2048) -> bytes:
-    """A private key in PEM form for an RS* or ES* algorithm, made once per test session."""
-    if alg.startswith("RS"):
-        key: Any = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
-    else:
-        key = ec.generate_private_key(CURVES[alg]())
-    return bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+def private_key(alg: str, name: str, rsa_bits: int = 2048) -> Any:
+    """A private key for ``alg``, made once per test session and ``name``."""
+    if alg.startswith(("RS", "PS")):
+        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    return ec.generate_private_key(CURVES[alg]())
 
 
 def make_key(alg: str, kid: str, *, owner: str, rsa_bits: int = 2048) -> ProviderKey:
-    private = tokens.load_key(private_pem(alg, f"{owner}/{kid}", rsa_bits), alg)
-    jwk = {**private.public_key().to_dict(), "kid": kid, "use": "sig"}
-    return ProviderKey(Signer(private, alg, kid), jwk)
+    """A provider key for any jwks algorithm, and its public JWK as a provider publishes it."""
+    private = private_key(alg, f"{owner}/{kid}", rsa_bits)
+    signing: SigningKey
+    if alg in PSS_HASHES or alg == "EdDSA":
+        signing = CryptographySigner(private, alg)
+        public = rsa_jwk(private.public_key()) if alg in PSS_HASHES else okp_jwk(private.public_key())
+        jwk = {**public, "alg": alg}
+    else:
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        signing = tokens.load_key(pem, alg)
+        jwk = signing.public_key().to_dict()
+    return ProviderKey(Signer(signing, alg, kid), {**jwk, "kid": kid, "use": "sig"}, private)
 
 
 class Provider:

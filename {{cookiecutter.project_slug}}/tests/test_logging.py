@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Mint, bearer
+from .support import Mint, Signer, access_claims, bearer, signed
 
 LOGGER = "{{ cookiecutter.package_name }}.dependency"
 
@@ -35,6 +35,32 @@ def test_denial_is_logged_at_info_with_its_reason_code(
     assert record.levelno == logging.INFO
     assert record.getMessage() == "auth denied reason=expired sub=null"
     assert fields(record) == ("denied", "expired", None)
+
+
+@pytest.mark.parametrize(
+    ("reason", "claims"),
+    [
+        ("lifetime_too_long", {"exp": 2**31}),
+        ("id_token", {"at_hash": "x"}),
+    ],
+)
+def test_refusals_of_a_kind_of_token_are_logged_with_their_reason(
+    client: TestClient, mint: Mint, caplog: pytest.LogCaptureFixture, reason: str, claims: dict[str, object]
+) -> None:
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert client.get("/me", headers=bearer(mint(**claims))).status_code == 401
+    [record] = decisions(caplog)
+    assert fields(record) == ("denied", reason, None)
+
+
+def test_refused_typ_is_logged_with_its_reason(
+    client: TestClient, settings: Settings, signer: Signer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        token = signed(signer, access_claims(settings), typ="dpop+jwt")
+        assert client.get("/me", headers=bearer(token)).status_code == 401
+    [record] = decisions(caplog)
+    assert fields(record) == ("denied", "typ_not_allowed", None)
 
 
 def test_missing_token_is_logged_as_such(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

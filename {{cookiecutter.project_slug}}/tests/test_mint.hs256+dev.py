@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.mint import main
+from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import AUDIENCE, ISSUER
+from .support import AUDIENCE, ISSUER, bearer
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +43,36 @@ def test_json_output_carries_token_and_claims(capsys: pytest.CaptureFixture[str]
     assert output["access_token"].count(".") == 2
 
 
-@pytest.mark.parametrize("ttl", ["0", "-5", "999999999", "soon"])
+def test_minted_token_is_typed_at_jwt_and_passes_a_service_that_requires_it(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--sub", "erin"]) == 0
+    token = capsys.readouterr().out.strip()
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["typ"] == "at+jwt"
+    with TestClient(create_app(settings.model_copy(update={"require_at_jwt": True}))) as client:
+        assert client.get("/me", headers=bearer(token)).json()["sub"] == "erin"
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5", "86401", "999999999", "soon"])
 def test_bad_ttl_is_refused_with_usage_error(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--ttl", ttl])
     assert exit_info.value.code == 2
     assert "--ttl" in capsys.readouterr().err
+
+
+def test_ttl_may_not_exceed_the_maximum_lifetime_the_service_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTH_MAX_TOKEN_LIFETIME", "600")
+    assert main(["--ttl", "600", "--json"]) == 0
+    claims = json.loads(capsys.readouterr().out)["claims"]
+    assert claims["exp"] - claims["iat"] == 600
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ttl", "601"])
+    assert exit_info.value.code == 2
+    assert "argument --ttl: must be between 1 and 600 seconds (AUTH_MAX_TOKEN_LIFETIME)" in capsys.readouterr().err
 
 
 def test_help_describes_the_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,7 +49,8 @@ class VerifiedTokenCache:
 
     Only tokens that passed every check enter it, and the strict parser gives
     each token a single spelling, so junk cannot fill it. Hits are re-checked
-    against ``exp`` and ``nbf`` by the caller.
+    against ``exp`` and ``nbf`` by the caller; everything else (signature,
+    ``typ``, lifetime, ID-token markers) cannot change and is not checked again.
     """
 
     def __init__(self, size: int) -> None:
@@ -105,7 +106,12 @@ class Authenticator:
                 return cached
             self.cache.discard(token)
             raise InvalidTokenError("expired")
-        parsed = tokens.parse(token, max_bytes=settings.max_token_bytes, algorithms=self.verifier.algorithms)
+        parsed = tokens.parse(
+            token,
+            max_bytes=settings.max_token_bytes,
+            algorithms=self.verifier.algorithms,
+            require_at_jwt=settings.require_at_jwt,
+        )
         await self.verifier.check(parsed)
         claims = validate_claims(parsed.claims, self.rules)
         self.cache.put(token, claims)

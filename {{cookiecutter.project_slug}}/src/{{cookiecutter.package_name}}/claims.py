@@ -1,7 +1,10 @@
 """Claim policy: what a verified token's claims must say, and the typed claims a route receives.
 
-Every registered claim is checked strictly (RFC 7519 §4.1, RFC 8725 §3.8-3.9);
-each failure raises ``InvalidTokenError`` with a log-safe reason code.
+Every registered claim is checked strictly (RFC 7519 §4.1, RFC 8725 §3.8-3.9),
+a token may not live longer than the settings allow, and an OpenID ID token is
+never taken for an access token (RFC 8725 §3.11); each failure raises
+``InvalidTokenError`` with a log-safe reason code. These checks run once per
+token: the verified-token cache re-checks only ``exp`` and ``nbf``.
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ class ClaimRules:
     """What the claims must satisfy; built once from the settings.
 
     ``issuers`` empty means any issuer; ``scope_paths`` are claim names split
-    on dots, so ``("realm_access", "roles")`` reads a nested list.
+    on dots, so ``("realm_access", "roles")`` reads a nested list; a token that
+    carries any of ``id_token_claims`` is an ID token.
     """
 
     issuers: frozenset[str]
@@ -129,14 +133,18 @@ class ClaimRules:
     leeway: float
     require_exp: bool
     scope_paths: tuple[tuple[str, ...], ...]
+    max_lifetime: float
     audience_claim: str = "aud"
     required: tuple[tuple[str, str], ...] = ()
     tenant_issuers: tuple[re.Pattern[str], ...] = ()
     allowed_tenants: frozenset[str] = frozenset()
+    id_token_claims: frozenset[str] = frozenset()
 
 
 def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
     """Check every registered claim, and the ones the settings require."""
+    if not rules.id_token_claims.isdisjoint(claims):
+        raise InvalidTokenError("id_token")
     now = time.time() if now is None else now
     leeway = rules.leeway
     exp = _numeric_date(claims, "exp", required=rules.require_exp)
@@ -148,6 +156,10 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
         raise InvalidTokenError("not_yet_valid")
     if iat is not None and iat > now + leeway:
         raise InvalidTokenError("issued_in_future")
+    if exp is not None and (
+        exp > now + rules.max_lifetime + leeway or (iat is not None and exp - iat > rules.max_lifetime)
+    ):
+        raise InvalidTokenError("lifetime_too_long")
     iss = claims.get("iss")
     if iss is not None and not isinstance(iss, str):
         raise InvalidTokenError("iss_invalid")
@@ -193,8 +205,10 @@ def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
         leeway=settings.leeway_seconds,
         require_exp=require_exp,
         scope_paths=tuple(tuple(name.split(".")) for name in settings.scope_claims),
+        max_lifetime=settings.max_token_lifetime,
         audience_claim=settings.audience_claim,
         required=tuple((name, value) for name, _, value in (pair.partition("=") for pair in settings.required_claims)),
         tenant_issuers=tuple(tenant_pattern(issuer) for issuer in issuers if TENANT_PLACEHOLDER in issuer),
         allowed_tenants=frozenset(settings.allowed_tenants),
+        id_token_claims=frozenset(settings.id_token_claims),
     )

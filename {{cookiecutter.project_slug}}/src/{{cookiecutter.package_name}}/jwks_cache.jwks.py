@@ -37,6 +37,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_KEYS = 64
 MIN_RSA_BITS = 2048
 CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+EDDSA = "EdDSA"
 MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:,|$)", re.IGNORECASE)
 
@@ -86,32 +87,44 @@ class KeySet:
         return candidates[0] if len(candidates) == 1 else None
 
 
-def _b64_bits(value: object) -> int:
-    if not isinstance(value, str):
+def _rsa_bits(modulus: object) -> int:
+    """The size of an RSA modulus given in base64url, counted from its highest set bit; 0 when unreadable."""
+    if not isinstance(modulus, str):
         return 0
     try:
-        return len(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))) * 8
+        return int.from_bytes(base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4)), "big").bit_length()
     except (binascii.Error, ValueError):
         return 0
 
 
 def _public_jwk(jwk: Mapping[str, Any], algorithms: frozenset[str]) -> tuple[str, dict[str, Any]] | None:
-    """The algorithm and public members of a JWK we can use for signatures, or None."""
-    if jwk.get("use", "sig") != "sig":
+    """The algorithm and public members of a JWK we can use for signatures, or None.
+
+    The key's type (and curve) must fit its algorithm: RS* and PS* take RSA keys of
+    2048 bits or more, ES* the EC curve of its size, EdDSA an OKP key on Ed25519.
+    Without ``alg``, an RSA key stands for RS256 and a curve for its one algorithm.
+    """
+    alg = jwk.get("alg")
+    if jwk.get("use", "sig") != "sig" or (alg is not None and not (isinstance(alg, str) and alg in algorithms)):
         return None
     kty = jwk.get("kty")
     if kty == "RSA":
-        alg = jwk.get("alg", "RS256")
-        if alg not in algorithms or not str(alg).startswith("RS") or _b64_bits(jwk.get("n")) < MIN_RSA_BITS:
-            return None
-        return str(alg), {"kty": "RSA", "n": jwk["n"], "e": jwk.get("e")}
-    if kty == "EC":
+        alg = alg or "RS256"
+        fits = alg.startswith(("RS", "PS")) and _rsa_bits(jwk.get("n")) >= MIN_RSA_BITS
+        public = {"kty": "RSA", "n": jwk.get("n"), "e": jwk.get("e")}
+    elif kty == "EC":
         crv = jwk.get("crv")
-        alg = jwk.get("alg") or next((name for name, curve in CURVES.items() if curve == crv), None)
-        if alg not in algorithms or CURVES.get(str(alg)) != crv:
-            return None
-        return str(alg), {"kty": "EC", "crv": crv, "x": jwk.get("x"), "y": jwk.get("y")}
-    return None  # "oct" and anything else can never verify an asymmetric token
+        alg = alg or next((name for name, curve in CURVES.items() if curve == crv), "")
+        fits = CURVES.get(alg) == crv
+        public = {"kty": "EC", "crv": crv, "x": jwk.get("x"), "y": jwk.get("y")}
+    elif kty == "OKP":
+        # Ed448 is not supported; X25519 and X448 are for key agreement, not signatures.
+        alg = alg or EDDSA
+        fits = alg == EDDSA and jwk.get("crv") == "Ed25519"
+        public = {"kty": "OKP", "crv": "Ed25519", "x": jwk.get("x")}
+    else:
+        return None  # "oct" and anything else can never verify an asymmetric token
+    return (alg, public) if fits and alg in algorithms else None
 
 
 def parse_jwks(document: Any, algorithms: frozenset[str], *, now: float, ttl: float) -> KeySet:

@@ -60,6 +60,22 @@ class AuthSettings(BaseSettings):
         description="name=value pairs every token must carry, space-separated (e.g. token_use=access).",
     )
     leeway_seconds: float = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat.")
+    max_token_lifetime: float = Field(
+        default=86400,
+        ge=60,
+        le=366 * 86400,
+        description="Longest token lifetime accepted, in seconds: exp at most this far ahead (plus the leeway), "
+        "and exp - iat at most this.",
+    )
+    require_at_jwt: bool = Field(
+        default=False,
+        description="Accept only tokens whose typ header is at+jwt (RFC 9068), not JWT or none.",
+    )
+    id_token_claims: Words = Field(
+        default="{{ cookiecutter.__id_token_claims }}",
+        validate_default=True,
+        description="Claims that only OpenID ID tokens carry, space-separated: a token with any of them is refused.",
+    )
     scope_claims: Words = Field(
         default="{{ cookiecutter.__scope_claims }}",
         validate_default=True,

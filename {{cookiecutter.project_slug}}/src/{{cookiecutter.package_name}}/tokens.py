@@ -1,10 +1,13 @@
 """The JWS wire format: parse, verify and sign compact JWTs. The only module that imports python-jose.
 
 python-jose is used for what it does well: building key objects and checking
-signatures. Everything it is lax about is done here, strictly and up front:
-the token's shape, its base64url spelling, its JSON and its header. What the
-claims must say is ``claims.py``'s business. Each failure raises
-``InvalidTokenError`` with a short reason code that is safe to log.
+signatures. It knows RS*, ES* and HS* only, so PS256/PS384/PS512 (RSASSA-PSS)
+and EdDSA (Ed25519) are checked here with ``cryptography`` directly, behind a
+key class that verifies like python-jose's. Everything python-jose is lax about
+is done here, strictly and up front: the token's shape, its base64url spelling,
+its JSON and its header, ``typ`` included. What the claims must say is
+``claims.py``'s business. Each failure raises ``InvalidTokenError`` with a
+short reason code that is safe to log.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from jose import jwk
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
@@ -36,6 +42,19 @@ _CANONICAL_LAST = {2: frozenset(_B64URL[::16]), 3: frozenset(_B64URL[::4])}
 _PADDING = ("", "", "==", "=")
 # Real claims nest three or four levels; deeper JSON would only exhaust recursion later on.
 MAX_JSON_DEPTH = 32
+# RFC 9068 §2.1: a JWT access token says so in typ. Media types ignore case, and a typ
+# without "/" stands for "application/<typ>" (RFC 7515 §4.1.9), so both spellings are one type.
+AT_JWT = "at+jwt"
+# Entra ID, Keycloak and Cognito still send "JWT" or no typ at all; any other typ names
+# another kind of token (dpop+jwt, logout+jwt, secevent+jwt, id_token+jwt, ...).
+UNTYPED = frozenset({None, "jwt"})
+# What python-jose cannot verify, verified with cryptography directly.
+PSS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "PS256": hashes.SHA256,
+    "PS384": hashes.SHA384,
+    "PS512": hashes.SHA512,
+}
+EDDSA = "EdDSA"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +145,21 @@ def _too_deep(value: dict[str, Any], raw: bytes) -> bool:
     return True
 
 
-def parse(token: str, *, max_bytes: int, algorithms: Iterable[str]) -> ParsedToken:
-    """Check the token's shape, spelling, JSON and header before any crypto runs."""
+def _token_type(header: Mapping[str, Any]) -> str | None:
+    """The header's typ as one media type: lower case, without ``application/``; None when absent."""
+    if "typ" not in header:
+        return None
+    typ = header["typ"]
+    if not isinstance(typ, str):
+        raise InvalidTokenError("typ_not_allowed")
+    return typ.lower().removeprefix("application/")
+
+
+def parse(token: str, *, max_bytes: int, algorithms: Iterable[str], require_at_jwt: bool = False) -> ParsedToken:
+    """Check the token's shape, spelling, JSON and header before any crypto runs.
+
+    ``typ`` must be ``at+jwt``; unless ``require_at_jwt``, ``JWT`` or none at all will do too.
+    """
     if len(token) > max_bytes:
         raise InvalidTokenError("too_large")
     if not COMPACT_JWS.fullmatch(token):
@@ -147,6 +179,9 @@ def parse(token: str, *, max_bytes: int, algorithms: Iterable[str]) -> ParsedTok
     kid = header.get("kid")
     if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
         raise InvalidTokenError("malformed_kid")
+    typ = _token_type(header)
+    if typ != AT_JWT and (require_at_jwt or typ not in UNTYPED):
+        raise InvalidTokenError("typ_not_allowed")
     return ParsedToken(header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
 
 
@@ -160,9 +195,68 @@ def verify_signature(token: ParsedToken, key: SigningKey) -> None:
         raise InvalidTokenError("bad_signature")
 
 
+class PssKey(Key):
+    """An RSA public key that verifies one PS* algorithm: RSASSA-PSS, MGF1, salt as long as the hash (RFC 7518 §3.5)."""
+
+    def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
+        self._key = key
+        self._hash = PSS_HASHES[algorithm]()
+        self._padding = padding.PSS(mgf=padding.MGF1(self._hash), salt_length=self._hash.digest_size)
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        try:
+            self._key.verify(sig, msg, self._padding, self._hash)
+        except InvalidSignature:
+            return False
+        return True
+
+
+class Ed25519Key(Key):
+    """An Ed25519 public key that verifies EdDSA (RFC 8037)."""
+
+    def __init__(self, key: ed25519.Ed25519PublicKey) -> None:
+        self._key = key
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        try:
+            self._key.verify(sig, msg)
+        except InvalidSignature:
+            return False
+        return True
+
+
+def _jwk_bytes(jwk_dict: Mapping[str, Any], member: str) -> bytes:
+    """A base64url member of a JWK, padded or not; raises ValueError when it is missing or not base64url."""
+    value = jwk_dict.get(member)
+    if not isinstance(value, str):
+        raise TypeError(f"JWK member {member} is missing or not a string")
+    unpadded = value.rstrip("=")
+    standard = unpadded.replace("-", "+").replace("_", "/") + _PADDING[len(unpadded) % 4]
+    return binascii.a2b_base64(standard, strict_mode=True)
+
+
+def _public_key(jwk_dict: str | bytes | dict[str, Any], alg: str) -> SigningKey:
+    """A verify-only key for a PS* or EdDSA public JWK, whose kty (and crv) must fit the algorithm."""
+    if not isinstance(jwk_dict, dict):
+        raise TypeError("a public JWK is needed")
+    if alg == EDDSA:
+        if jwk_dict.get("kty") != "OKP" or jwk_dict.get("crv") != "Ed25519":
+            raise ValueError("EdDSA needs an OKP key on curve Ed25519")
+        return Ed25519Key(ed25519.Ed25519PublicKey.from_public_bytes(_jwk_bytes(jwk_dict, "x")))
+    if jwk_dict.get("kty") != "RSA":
+        raise ValueError(f"{alg} needs an RSA key")
+    exponent, modulus = (int.from_bytes(_jwk_bytes(jwk_dict, name), "big") for name in ("e", "n"))
+    return PssKey(rsa.RSAPublicNumbers(exponent, modulus).public_key(), alg)
+
+
 def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
-    """Build a key object once, for one algorithm; raises ValueError on bad material."""
+    """Build a key object once, for one algorithm; raises ValueError on bad material.
+
+    PS* and EdDSA keys are public JWKs only: the service verifies them, it never signs with them.
+    """
     try:
+        if alg in PSS_HASHES or alg == EDDSA:
+            return _public_key(material, alg)
         return jwk.construct(material, alg)
     except (JOSEError, ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None

@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 ALGORITHM = "HS256"
 # Every signing algorithm a real issuer might use; never "none".
-KNOWN_ALGORITHMS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"})
+KNOWN_ALGORITHMS = frozenset(
+    {"EdDSA", *(f"{family}{bits}" for family in ("HS", "RS", "PS", "ES") for bits in (256, 384, 512))}
+)
 
 
 class Settings(AuthSettings):

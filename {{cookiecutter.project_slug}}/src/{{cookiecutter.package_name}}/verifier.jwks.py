@@ -25,7 +25,8 @@ from .jwks_cache import JwksCache, JwksPolicy, check_url
 from .settings import AuthSettings, Words
 from .tokens import ParsedToken
 
-Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
+# PS* and EdDSA are verified with cryptography directly (tokens.py); RS* and ES* by python-jose.
+Algorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
 
 class Settings(AuthSettings):
@@ -35,7 +36,10 @@ class Settings(AuthSettings):
         default="{{ cookiecutter.jwks_url }}",
         description="The provider's JWKS URL; empty means OIDC discovery from AUTH_ISSUER.",
     )
-    algorithms: frozenset[Algorithm] = Field(default=frozenset({"RS256", "ES256"}))
+    algorithms: frozenset[Algorithm] = Field(
+        default=frozenset({"RS256", "ES256"}),
+        description="Accepted signature algorithms; each key of the JWKS serves the one algorithm it fits.",
+    )
     http_timeout_seconds: float = Field(default=3, gt=0, le=30)
     jwks_default_ttl_seconds: float = Field(default=600, gt=0)
     jwks_min_ttl_seconds: float = Field(default=60, ge=0)
