@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import NameOID
 from jose import jwk
@@ -105,13 +105,33 @@ class Rsa:
     key: rsa.RSAPrivateKey
     alg: str = "RS256"
     kid: str | None = None
+    max_salt: bool = False  # PSS with the longest salt the key allows, not RFC 7518's salt as long as the hash
 
     def sign(self, data: bytes) -> bytes:
         digest = HASHES[self.alg[2:]]()
         if self.alg.startswith("PS"):
-            pss = padding.PSS(mgf=padding.MGF1(digest), salt_length=padding.PSS.DIGEST_LENGTH)
-            return self.key.sign(data, pss, digest)
+            salt = padding.PSS.MAX_LENGTH if self.max_salt else padding.PSS.DIGEST_LENGTH
+            return self.key.sign(data, padding.PSS(mgf=padding.MGF1(digest), salt_length=salt), digest)
         return self.key.sign(data, padding.PKCS1v15(), digest)
+
+
+# The order of Ed25519's base point: an S at or above it is refused by RFC 8032 §5.1.7.
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+
+
+@dataclass(frozen=True)
+class Eddsa:
+    key: ed25519.Ed25519PrivateKey
+    alg: str = "EdDSA"
+    kid: str | None = None
+    malleated: bool = False  # S + L: the same signature in a second, non-canonical spelling
+
+    def sign(self, data: bytes) -> bytes:
+        signature = self.key.sign(data)
+        if not self.malleated:
+            return signature
+        s = int.from_bytes(signature[32:], "little") + ED25519_ORDER
+        return signature[:32] + s.to_bytes(32, "little")
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,18 @@ def self_signed_certificate(key: rsa.RSAPrivateKey) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+def b64_int(value: int) -> str:
+    return b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+
+def public_jwk(private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> dict[str, str]:
+    """The public JWK of an RSA or Ed25519 key, written out by hand: python-jose knows neither PS* nor EdDSA."""
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return {"kty": "OKP", "crv": "Ed25519", "x": b64(private.public_key().public_bytes_raw())}
+    numbers = private.public_key().public_numbers()
+    return {"kty": "RSA", "n": b64_int(numbers.n), "e": b64_int(numbers.e)}
+
+
 def jose_key(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> Key:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -178,9 +210,12 @@ class Keys:
     provider_rsa: rsa.RSAPrivateKey  # kid rsa-1
     provider_rsa2: rsa.RSAPrivateKey  # provider, kid rsa-2: a second RS256 key makes a kid-less RS256 token ambiguous
     provider_ec: ec.EllipticCurvePrivateKey  # kid ec-1
+    provider_pss: rsa.RSAPrivateKey  # kid ps-1, published for PS256
+    provider_ed: ed25519.Ed25519PrivateKey  # kid ed-1, published for EdDSA
     attacker_rsa: rsa.RSAPrivateKey
     attacker_ec: ec.EllipticCurvePrivateKey
     holder_ec: ec.EllipticCurvePrivateKey  # a DPoP client's key, to which bound tokens are bound
+    attacker_ed: ed25519.Ed25519PrivateKey
     secret: str  # AUTH_SECRET of the hs256 service
 
     @classmethod
@@ -193,8 +228,11 @@ class Keys:
             new_rsa(),
             ec.generate_private_key(ec.SECP256R1()),
             new_rsa(),
+            ed25519.Ed25519PrivateKey.generate(),
+            new_rsa(),
             ec.generate_private_key(ec.SECP256R1()),
             ec.generate_private_key(ec.SECP256R1()),
+            ed25519.Ed25519PrivateKey.generate(),
             secret,
         )
 
@@ -205,6 +243,22 @@ class Keys:
             "rsa-2": jose_key(self.provider_rsa2, "RS256"),
             "ec-1": jose_key(self.provider_ec, "ES256"),
         }
+
+    def provider_jwks(self) -> list[dict[str, object]]:
+        """The provider's PS256 and EdDSA keys, and keys whose ``alg`` lies about their material.
+
+        Each liar carries the material of one of the keys above under a ``kid`` of its own, so
+        a token signed with that material and naming that ``kid`` must find no key.
+        """
+        ec_jwk = jose_key(self.provider_ec, "ES256").public_key().to_dict()
+        rsa_jwk, ed_jwk = public_jwk(self.provider_rsa), public_jwk(self.provider_ed)
+        return [
+            {**public_jwk(self.provider_pss), "alg": "PS256", "kid": "ps-1", "use": "sig"},
+            {**ed_jwk, "alg": "EdDSA", "kid": "ed-1", "use": "sig"},
+            {**ec_jwk, "alg": "PS256", "kid": "ps-on-ec", "use": "sig"},
+            {**rsa_jwk, "alg": "EdDSA", "kid": "eddsa-on-rsa", "use": "sig"},
+            {**ed_jwk, "alg": "RS256", "kid": "rs-on-okp", "use": "sig"},
+        ]
 
     def public_forms(self, kid: str) -> dict[str, bytes]:
         """The provider's public key ``kid`` in every form an attacker might HMAC with."""
@@ -253,6 +307,7 @@ class Kit:
     attacker_url: str
     base_url: str = ""  # where the service listens, for DPoP proofs' htu
     leeway: int = 30
+    max_lifetime: int = 86400
 
     @property
     def signer(self) -> Signer:
@@ -430,7 +485,8 @@ def algorithm_cases() -> list[Case]:
             jwks=OK,
             dev=OK,
         ),
-        case(family, "EdDSA (known to no mode)", lambda kit: kit.token(Fixed(bytes(64), "EdDSA"))),
+        case(family, "Ed25519 (RFC 9864's name, known to no mode)", lambda kit: kit.token(Fixed(bytes(64), "Ed25519"))),
+        case(family, "Ed448 (known to no mode)", lambda kit: kit.token(Fixed(bytes(114), "Ed448"))),
         case(family, "RSA-OAEP (an encryption algorithm)", lambda kit: kit.token(Fixed(bytes(32), "RSA-OAEP"))),
         case(family, "alg missing", lambda kit: kit.token(header={"alg": DROP})),
         case(family, "alg empty", lambda kit: kit.token(header={"alg": ""})),
@@ -808,6 +864,177 @@ def claims_cases() -> list[Case]:
     return cases
 
 
+def pss_and_eddsa_cases() -> list[Case]:
+    """Key confusion between RSA PKCS#1, RSA-PSS, ECDSA and Ed25519: a key serves only its own algorithm."""
+    family = "PS256 and EdDSA keys"
+
+    def forged(name: str, make: Callable[[Kit], str]) -> Case:
+        return case(family, name, make, unsigned=True)
+
+    def by_pss(alg: str = "PS256", kid: str = "ps-1", *, max_salt: bool = False) -> Callable[[Kit], str]:
+        return lambda kit: kit.token(Rsa(kit.keys.provider_pss, alg, kid, max_salt))
+
+    def by_ed(kid: str | None = "ed-1", *, malleated: bool = False) -> Callable[[Kit], str]:
+        return lambda kit: kit.token(Eddsa(kit.keys.provider_ed, kid=kid, malleated=malleated))
+
+    def ed_signature(change: Callable[[bytes], bytes]) -> Callable[[Kit], str]:
+        def make(kit: Kit) -> str:
+            token = kit.token(Eddsa(kit.keys.provider_ed, kid="ed-1"))
+            return with_signature(token, b64(change(base64.urlsafe_b64decode(segments(token)[2] + "=="))))
+
+        return make
+
+    def by_ed_as_admin(kit: Kit) -> str:
+        return kit.token(Eddsa(kit.keys.provider_ed, kid="ed-1"), sub="admin")
+
+    def ed_public_bytes(kit: Kit) -> bytes:
+        return kit.keys.provider_ed.public_key().public_bytes_raw()
+
+    def pss_public_pem(kit: Kit) -> bytes:
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        return kit.keys.provider_pss.public_key().public_bytes(serialization.Encoding.PEM, spki)
+
+    return [
+        case(family, "PS256 by the provider's PS256 key (accepted in jwks mode)", by_pss(), jwks=OK, dev=OK),
+        case(family, "EdDSA by the provider's Ed25519 key (accepted in jwks mode)", by_ed(), jwks=OK, dev=OK),
+        case(family, "EdDSA without kid, the only EdDSA key (accepted in jwks mode)", by_ed(None), jwks=OK, dev=OK),
+        forged("RS256 by the PS256 key, under its kid", by_pss("RS256")),
+        forged("PS384 by the PS256 key, under its kid", by_pss("PS384")),
+        forged("PS256 by the PS256 key with the longest salt (not the hash's length)", by_pss(max_salt=True)),
+        forged("PS256 by the PS256 key under the RS256 key's kid", by_pss(kid="rsa-1")),
+        forged(
+            "PS256 by the attacker, provider's PS256 kid",
+            lambda kit: kit.token(Rsa(kit.keys.attacker_rsa, "PS256", "ps-1")),
+        ),
+        forged(
+            "EdDSA by the attacker, provider's Ed25519 kid",
+            lambda kit: kit.token(Eddsa(kit.keys.attacker_ed, kid="ed-1")),
+        ),
+        forged("EdDSA by the provider's Ed25519 key under the RSA key's kid", by_ed("rsa-1")),
+        forged("EdDSA by the provider's Ed25519 key under the EC key's kid", by_ed("ec-1")),
+        forged(
+            "ES256 by the provider's EC key under the Ed25519 key's kid",
+            lambda kit: kit.token(Ecdsa(kit.keys.provider_ec, kid="ed-1")),
+        ),
+        forged("EdDSA signature with S + L (malleated)", by_ed(malleated=True)),
+        forged("EdDSA all-zero signature", lambda kit: kit.token(Fixed(bytes(64), "EdDSA", "ed-1"))),
+        forged("EdDSA signature one byte short", ed_signature(lambda signature: signature[:-1])),
+        forged(
+            "EdDSA signature of another token",
+            lambda kit: with_signature(by_ed()(kit), segments(by_ed_as_admin(kit))[2]),
+        ),
+        forged(
+            "HS256 keyed with the Ed25519 key's public bytes",
+            lambda kit: kit.token(Hmac(ed_public_bytes(kit), kid="ed-1")),
+        ),
+        forged(
+            "HS256 keyed with the PS256 key's public PEM", lambda kit: kit.token(Hmac(pss_public_pem(kit), kid="ps-1"))
+        ),
+        forged(
+            "a JWK claiming PS256 with EC material: ES256 by that EC key",
+            lambda kit: kit.token(Ecdsa(kit.keys.provider_ec, kid="ps-on-ec")),
+        ),
+        forged(
+            "a JWK claiming EdDSA with RSA material: RS256 by that RSA key",
+            lambda kit: kit.token(Rsa(kit.keys.provider_rsa, kid="eddsa-on-rsa")),
+        ),
+        forged("a JWK claiming RS256 with Ed25519 material: EdDSA by that key", by_ed("rs-on-okp")),
+    ]
+
+
+def token_type_cases() -> list[Case]:
+    """RFC 9068 §4 and RFC 8725 §3.11: a typ naming another kind of token is refused, whatever its signature."""
+    family = "token type (typ)"
+    accepted = {
+        "typ at+jwt": "at+jwt",
+        "typ application/at+jwt": "application/at+jwt",
+        "typ AT+JWT (media types ignore case)": "AT+JWT",
+        "typ JWT": "JWT",
+        "typ application/jwt": "application/jwt",
+        "typ absent": DROP,
+    }
+    refused: dict[str, object] = {
+        "typ dpop+jwt (a DPoP proof)": "dpop+jwt",
+        "typ logout+jwt (a back-channel logout token)": "logout+jwt",
+        "typ secevent+jwt (a security event token)": "secevent+jwt",
+        "typ id_token+jwt": "id_token+jwt",
+        "typ token-introspection+jwt": "token-introspection+jwt",
+        "typ JOSE": "JOSE",
+        "typ empty": "",
+        "typ at+jwt with a trailing space": "at+jwt ",
+        "typ null": None,
+        "typ as number": 1,
+        "typ as list": ["at+jwt"],
+    }
+    return [
+        *(case(family, f"{name} (accepted)", with_header(typ=typ), OK) for name, typ in accepted.items()),
+        *(case(family, name, with_header(typ=typ)) for name, typ in refused.items()),
+    ]
+
+
+def id_token_cases() -> list[Case]:
+    """An OpenID ID token, validly signed for our audience, is still not an access token."""
+    family = "ID tokens"
+    return [
+        case(family, "at_hash marks an ID token", with_claims(at_hash="x4Q8bRvtbGfPYvy1qfZEeg")),
+        case(family, "c_hash marks an ID token", with_claims(c_hash="LDktKdoQak3Pk0cnXxCltA")),
+        case(family, "nonce marks an ID token", with_claims(nonce="n-0S6_WzA2Mj")),
+        case(
+            family,
+            "a whole ID token: azp, nonce, at_hash, auth_time",
+            with_claims(azp="client-1", nonce="n-0S6_WzA2Mj", at_hash="x4Q8bRvtbGfPYvy1qfZEeg", auth_time=0),
+        ),
+        case(
+            family,
+            "ID token whose audience lists ours",
+            lambda kit: kit.token(aud=["client-1", kit.audience], at_hash="x4Q8bRvtbGfPYvy1qfZEeg"),
+        ),
+        case(
+            family,
+            "access token with auth_time, acr and client_id (accepted: RFC 9068 claims)",
+            with_claims(auth_time=int(time.time()) - 60, acr="1", client_id="client-1"),
+            OK,
+        ),
+    ]
+
+
+def lifetime_cases() -> list[Case]:
+    """No token lives forever: exp at most AUTH_MAX_TOKEN_LIFETIME away (plus leeway), exp - iat at most that."""
+    family = "lifetime"
+
+    def lives(iat: Callable[[Kit, int], object], exp: Callable[[Kit, int], int]) -> Callable[[Kit], str]:
+        def make(kit: Kit) -> str:
+            now = int(time.time())
+            return kit.token(iat=iat(kit, now), exp=exp(kit, now))
+
+        return make
+
+    def now(_: Kit, moment: int) -> int:
+        return moment
+
+    def absent(_: Kit, moment: int) -> object:
+        return DROP
+
+    return [
+        case(family, "exp in ten thousand years", lives(now, lambda kit, t: t + 10_000 * 365 * 86400)),
+        case(family, "exp in 2038 (2^31)", lives(now, lambda kit, t: 2**31)),
+        case(family, "exp at 2^53", lives(now, lambda kit, t: 2**53)),
+        case(family, "exp a day away, iat now (accepted)", lives(now, lambda kit, t: t + kit.max_lifetime), OK),
+        case(family, "exp a day away, no iat (accepted)", lives(absent, lambda kit, t: t + kit.max_lifetime), OK),
+        case(
+            family,
+            "exp a day, the leeway and a minute away, no iat",
+            lives(absent, lambda kit, t: t + kit.max_lifetime + kit.leeway + 60),
+        ),
+        case(
+            family,
+            "exp - iat of a day and a second, exp in five minutes",
+            lives(lambda kit, t: t + 300 - kit.max_lifetime - 1, lambda kit, t: t + 300),
+        ),
+        case(family, "iat at the epoch, exp in five minutes", lives(lambda kit, t: 0, lambda kit, t: t + 300)),
+    ]
+
+
 def header_line_cases() -> list[Case]:
     family = "Authorization header"
 
@@ -1033,6 +1260,10 @@ CASES: list[Case] = [
     *header_cases(),
     *structure_cases(),
     *claims_cases(),
+    *pss_and_eddsa_cases(),
+    *token_type_cases(),
+    *id_token_cases(),
+    *lifetime_cases(),
     *header_line_cases(),
     *dpop_cases(),
 ]

@@ -29,8 +29,9 @@ def generate_key(alg: str) -> Key:
 class Provider:
     """Serves discovery and a JWKS for the keys it holds; counts every request by path."""
 
-    def __init__(self, keys: dict[str, Key]) -> None:
+    def __init__(self, keys: dict[str, Key], *, extra_jwks: list[dict[str, Any]] | None = None) -> None:
         self.keys = keys
+        self.extra_jwks = extra_jwks or []  # served as they are: keys python-jose cannot write, or lying ones
         self.requests: Counter[str] = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -49,9 +50,8 @@ class Provider:
         if path == "/.well-known/openid-configuration":
             return {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks"}
         if path == "/jwks":
-            return {
-                "keys": [{**key.public_key().to_dict(), "kid": kid, "use": "sig"} for kid, key in self.keys.items()]
-            }
+            served = [{**key.public_key().to_dict(), "kid": kid, "use": "sig"} for kid, key in self.keys.items()]
+            return {"keys": served + self.extra_jwks}
         return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -1,7 +1,8 @@
 """The attack battery: every case of ``attacks.py``, over real HTTP, against each baked mode under uvicorn.
 
 Each mode is served once for the whole module; jwks mode against a loopback
-provider with RS256 and ES256 keys. A second loopback server plays the attacker:
+provider with RS256, ES256, PS256 and EdDSA keys (and JWKs that lie about their
+algorithm), with those four in ``AUTH_ALGORITHMS``. A second loopback server plays the attacker:
 tokens point at it through ``jku``, ``x5u``, ``iss`` and ``kid``, and it must
 never receive a request. The counted results are printed at the end of the run.
 """
@@ -37,6 +38,7 @@ from .provider import Provider
 
 pytestmark = pytest.mark.slow
 ISSUER = "https://auth.example.com"
+JWKS_ALGORITHMS = '["RS256","ES256","PS256","EdDSA"]'
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,10 @@ def target(
     with ExitStack() as stack:
         issuer = ISSUER
         if bake == "jwks":
-            issuer = stack.enter_context(Provider(keys.provider_keys())).issuer
+            issuer = stack.enter_context(Provider(keys.provider_keys(), extra_jwks=keys.provider_jwks())).issuer
         env = clean_env(AUTH_ISSUER=issuer, AUTH_AUDIENCE=AUDIENCE)
+        if bake == "jwks":
+            env["AUTH_ALGORITHMS"] = JWKS_ALGORITHMS
         if mode == "hs256":
             env["AUTH_SECRET"] = keys.secret
         if mode == DPOP_MODE:

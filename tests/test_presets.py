@@ -29,7 +29,12 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "keycloak": (
         "https://kc.example.com/realms/demo",
-        {"issuer": "https://kc.example.com/realms/demo", "scope_claims": ["scope", "realm_access.roles"]},
+        {
+            "issuer": "https://kc.example.com/realms/demo",
+            "scope_claims": ["scope", "realm_access.roles"],
+            # Keycloak up to 25 (and 26 with its compatibility mapper) puts nonce in access tokens too.
+            "id_token_claims": ["at_hash", "c_hash"],
+        },
     ),
     "cognito": (
         "eu-west-1_AbCdEf123",
@@ -46,6 +51,7 @@ DEFAULT_MAPPING = {
     "scope_claims": ["scope", "scp"],
     "audience_claim": "aud",
     "required_claims": [],
+    "id_token_claims": ["at_hash", "c_hash", "nonce"],
 }
 SETTINGS_DUMP = (
     "import json, sys; from {package}.verifier import Settings; "
@@ -164,6 +170,9 @@ def test_env_example_configures_the_same_service(tmp_path: Path, mode: str, prov
         "audience_claim",
         "required_claims",
         "scope_claims",
+        "id_token_claims",
+        "max_token_lifetime",
+        "require_at_jwt",
     ]
     script = SETTINGS_DUMP.format(package=package)
     defaults = run(
