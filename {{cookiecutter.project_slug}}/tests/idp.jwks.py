@@ -86,6 +86,14 @@ def private_key(alg: str, name: str, rsa_bits: int = 2048) -> Any:
     return ec.generate_private_key(CURVES[alg]())
 
 
+def private_pem(alg: str, name: str, rsa_bits: int = 2048) -> bytes:
+    """The private key ``private_key`` gives, in PEM form, for python-jose."""
+    key = private_key(alg, name, rsa_bits)
+    return bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
 def make_key(alg: str, kid: str, *, owner: str, rsa_bits: int = 2048) -> ProviderKey:
     """A provider key for any jwks algorithm, and its public JWK as a provider publishes it."""
     private = private_key(alg, f"{owner}/{kid}", rsa_bits)
@@ -95,10 +103,7 @@ def make_key(alg: str, kid: str, *, owner: str, rsa_bits: int = 2048) -> Provide
         public = rsa_jwk(private.public_key()) if alg in PSS_HASHES else okp_jwk(private.public_key())
         jwk = {**public, "alg": alg}
     else:
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        signing = tokens.load_key(pem, alg)
+        signing = tokens.load_key(private_pem(alg, f"{owner}/{kid}", rsa_bits), alg)
         jwk = signing.public_key().to_dict()
     return ProviderKey(Signer(signing, alg, kid), {**jwk, "kid": kid, "use": "sig"}, private)
 

@@ -7,6 +7,8 @@ carrying another's material.
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import pytest
@@ -15,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import ed448, x25519
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.dpop import thumbprint, token_hash
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .idp import CryptographySigner, Provider, ProviderKey, b64, private_key
-from .support import AUDIENCE, Signer, access_claims, bearer
+from .idp import CryptographySigner, Provider, ProviderKey, b64, make_key, private_key
+from .support import AUDIENCE, Signer, access_claims, bearer, signed
 
 NEW = ["PS256", "PS384", "PS512", "EdDSA"]
 EVERY = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", *NEW})
@@ -175,3 +178,21 @@ def test_load_key_refuses_material_that_does_not_fit_the_algorithm(jwk: dict[str
 def test_pss_and_eddsa_keys_take_public_jwks_only() -> None:
     with pytest.raises(ValueError, match="a public JWK is needed"):
         tokens.load_key(b"-----BEGIN PRIVATE KEY-----", "EdDSA")
+
+
+@pytest.mark.parametrize("alg", ["PS256", "EdDSA"])
+def test_dpop_proofs_may_be_signed_with_pss_and_eddsa_keys(provider: Provider, alg: str) -> None:
+    holder = make_key(alg, "holder", owner="dpop")
+    jwk = {name: value for name, value in holder.jwk.items() if name not in {"kid", "use"}}
+    settings = app_settings(provider, frozenset({"RS256"}))
+    token = tokens.sign(access_claims(settings, cnf={"jkt": thumbprint(jwk)}), provider.keys[0].signer.key, "RS256")
+
+    def proof() -> str:
+        claims = {"jti": uuid.uuid4().hex, "htm": "GET", "htu": "http://testserver/me", "iat": int(time.time())}
+        return signed(Signer(holder.signer.key, alg), {**claims, "ath": token_hash(token)}, typ="dpop+jwt", jwk=jwk)
+
+    for allowed, expected in ((frozenset({alg}), 200), (frozenset({"ES256"}), 401)):
+        dpop = settings.model_copy(update={"dpop": "required", "dpop_algorithms": allowed})
+        with TestClient(create_app(dpop)) as client:
+            response = client.get("/me", headers={"Authorization": f"DPoP {token}", "DPoP": proof()})
+        assert response.status_code == expected, response.headers

@@ -90,6 +90,7 @@ class Authenticator:
         self.presentation: Presentation = presentation or BearerOnly()
         self.cache = VerifiedTokenCache(settings.token_cache_size)
         self.rules = claim_rules(settings, require_exp=verifier.require_exp)
+        self._types = tokens.AT_JWT_ONLY if settings.require_at_jwt else tokens.ACCESS_TOKEN_TYPES
         self._key_generation = 0
 
     async def authenticate(self, token: str) -> TokenClaims:
@@ -110,7 +111,7 @@ class Authenticator:
             token,
             max_bytes=settings.max_token_bytes,
             algorithms=self.verifier.algorithms,
-            require_at_jwt=settings.require_at_jwt,
+            types=self._types,
         )
         await self.verifier.check(parsed)
         claims = validate_claims(parsed.claims, self.rules)

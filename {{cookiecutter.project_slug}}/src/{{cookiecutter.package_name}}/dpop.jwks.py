@@ -30,6 +30,7 @@ from .verifier import Settings
 logger = logging.getLogger(__name__)
 
 PROOF_TYPE = "dpop+jwt"
+PROOF_TYPES: frozenset[str | None] = frozenset({PROOF_TYPE})
 MAX_PROOF_BYTES = 4096
 MAX_JTI_LENGTH = 256
 # RFC 7638 §3.2: the members a thumbprint covers, per key type.
@@ -133,7 +134,7 @@ class DpopPresentation:
 
     def _check_proof(self, conn: HTTPConnection, text: str, token: str, jkt: str) -> None:
         try:
-            proof = tokens.parse(text, max_bytes=MAX_PROOF_BYTES, algorithms=self.algorithms)
+            proof = tokens.parse(text, max_bytes=MAX_PROOF_BYTES, algorithms=self.algorithms, types=PROOF_TYPES)
         except InvalidTokenError as exc:
             raise InvalidProofError(f"proof_{exc.reason}") from None
         header, claims = proof.header, proof.claims

@@ -45,9 +45,10 @@ MAX_JSON_DEPTH = 32
 # RFC 9068 §2.1: a JWT access token says so in typ. Media types ignore case, and a typ
 # without "/" stands for "application/<typ>" (RFC 7515 §4.1.9), so both spellings are one type.
 AT_JWT = "at+jwt"
-# Entra ID, Keycloak and Cognito still send "JWT" or no typ at all; any other typ names
-# another kind of token (dpop+jwt, logout+jwt, secevent+jwt, id_token+jwt, ...).
-UNTYPED = frozenset({None, "jwt"})
+AT_JWT_ONLY: frozenset[str | None] = frozenset({AT_JWT})
+# Entra ID, Keycloak and Cognito still send "JWT" or no typ at all (None); any other typ
+# names another kind of token (dpop+jwt, logout+jwt, secevent+jwt, id_token+jwt, ...).
+ACCESS_TOKEN_TYPES: frozenset[str | None] = frozenset({AT_JWT, "jwt", None})
 # What python-jose cannot verify, verified with cryptography directly.
 PSS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "PS256": hashes.SHA256,
@@ -155,10 +156,17 @@ def _token_type(header: Mapping[str, Any]) -> str | None:
     return typ.lower().removeprefix("application/")
 
 
-def parse(token: str, *, max_bytes: int, algorithms: Iterable[str], require_at_jwt: bool = False) -> ParsedToken:
+def parse(
+    token: str,
+    *,
+    max_bytes: int,
+    algorithms: Iterable[str],
+    types: frozenset[str | None] = ACCESS_TOKEN_TYPES,
+) -> ParsedToken:
     """Check the token's shape, spelling, JSON and header before any crypto runs.
 
-    ``typ`` must be ``at+jwt``; unless ``require_at_jwt``, ``JWT`` or none at all will do too.
+    ``types`` are the accepted ``typ`` values, lower case and without ``application/``;
+    None accepts a token without ``typ``.
     """
     if len(token) > max_bytes:
         raise InvalidTokenError("too_large")
@@ -179,8 +187,7 @@ def parse(token: str, *, max_bytes: int, algorithms: Iterable[str], require_at_j
     kid = header.get("kid")
     if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
         raise InvalidTokenError("malformed_kid")
-    typ = _token_type(header)
-    if typ != AT_JWT and (require_at_jwt or typ not in UNTYPED):
+    if _token_type(header) not in types:
         raise InvalidTokenError("typ_not_allowed")
     return ParsedToken(header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
 
