@@ -86,7 +86,8 @@ def test_jwks_service_without_provider_answers_503_not_500(baked: dict[str, Path
         issuer = gone.issuer
     env = clean_env(AUTH_ISSUER=issuer, AUTH_AUDIENCE=AUDIENCE, AUTH_HTTP_TIMEOUT_SECONDS="0.5")
     token = jwt.encode({"sub": "a", "exp": int(time.time()) + 60}, "x" * 32, algorithm="HS256")
-    rsa_token = jwt.encode({"sub": "a"}, generate_key("RS256").to_dict(), algorithm="RS256", headers={"kid": "k"})
+    claims = {"sub": "a", "iss": issuer, "exp": int(time.time()) + 60}
+    rsa_token = jwt.encode(claims, generate_key("RS256").to_dict(), algorithm="RS256", headers={"kid": "k"})
     with serve(baked["jwks"], "svc_jwks", env) as base_url:
         assert httpx2.get(f"{base_url}/health").status_code == 200
         assert httpx2.get(f"{base_url}/ready").status_code == 503
