@@ -1,23 +1,34 @@
-"""Login bakes' fixtures: settings on a freshly migrated SQLite database for each test, and the signing key."""
+"""Login bakes' fixtures: settings on a freshly migrated database for each test, and the signing key.
+
+The database is SQLite unless a test module parametrizes ``backend`` over ``BACKENDS``:
+then it runs on a throwaway PostgreSQL server too (see ``postgres.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from {{ cookiecutter.package_name }}.db import create_engine, upgrade
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
 
+from .postgres import PostgresServer, require_bindir, running_postgres
 from .support import AUDIENCE, ISSUER, Signer
 
 # Any change to a signed token's text must be refused.
 SIGNATURES_CHECKED = True
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+# ``pytestmark = pytest.mark.parametrize("backend", BACKENDS)`` runs a module's tests on both.
+BACKENDS = ["sqlite", "postgresql"]
+_database_numbers = itertools.count()
 
 
 def sqlite_url(path: Path) -> str:
@@ -40,10 +51,39 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole session, holding a migrated template database."""
+    with running_postgres(require_bindir()) as server:
+        asyncio.run(create_database(server, "migrated"))
+        asyncio.run(migrate(server.url("migrated")))
+        yield server
+
+
+async def create_database(server: PostgresServer, name: str, template: str = "template1") -> None:
+    connection = await asyncpg.connect(server.url().replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await connection.close()
+
+
 @pytest.fixture
-def database_url(migrated_database: Path, tmp_path: Path) -> str:
+def backend() -> str:
+    """The database the test runs on; a module parametrizes it to run on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated database of its own for each test: a copy of the migrated one."""
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        name = f"test_{next(_database_numbers)}"
+        asyncio.run(create_database(server, name, template="migrated"))
+        return server.url(name)
     copy = tmp_path / "service.db"
-    shutil.copyfile(migrated_database, copy)
+    shutil.copyfile(request.getfixturevalue("migrated_database"), copy)
     return sqlite_url(copy)
 
 

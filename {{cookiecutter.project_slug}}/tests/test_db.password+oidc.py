@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,28 +12,15 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Connection
 
-import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }}.db import SchemaError, create_engine
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
+from .fixtures import BACKENDS
+from .live import run_module
+
 PACKAGE = "{{ cookiecutter.package_name }}"
-
-
-def run_module(module: str, *args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run ``python -m {{ cookiecutter.package_name }}.<module>`` as a user would, installed or not."""
-    source = str(Path({{ cookiecutter.package_name }}.__file__).parent.parent)
-    pythonpath = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
-    return subprocess.run(  # noqa: S603 - our own module, our own arguments
-        [sys.executable, "-m", f"{PACKAGE}.{module}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": pythonpath, **env},
-        check=False,
-        timeout=60,
-    )
 
 
 def run_db(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +52,7 @@ def test_unreachable_database_is_one_clear_line() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_migrations_build_exactly_the_models(database_url: str) -> None:
     def differences(connection: Connection) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))

@@ -14,8 +14,11 @@ from {{ cookiecutter.package_name }} import passwords
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
+from .fixtures import BACKENDS
 from .live import add_user, serving, stored_user
 from .support import bearer
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 PASSWORD = "correct horse battery staple"
 GENERIC_FAILURE = {"error": "invalid_grant", "error_description": "The credentials or the refresh token are not valid."}

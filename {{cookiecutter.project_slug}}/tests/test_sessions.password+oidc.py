@@ -18,7 +18,9 @@ from {{ cookiecutter.package_name }}.sessions import hash_refresh_token
 from {{ cookiecutter.package_name }}.tokens import parse
 from {{ cookiecutter.package_name }}.verifier import Verifier
 
-pytestmark = pytest.mark.anyio
+from .fixtures import BACKENDS
+
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("backend", BACKENDS)]
 
 
 @pytest.fixture

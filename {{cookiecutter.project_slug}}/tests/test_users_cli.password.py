@@ -15,9 +15,11 @@ from {{ cookiecutter.package_name }} import users
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
-from .fixtures import SECRET
-from .live import serving
-from .support import AUDIENCE, ISSUER, bearer
+from .fixtures import BACKENDS
+from .live import environment, serving
+from .support import bearer
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 PASSWORD = "correct horse battery staple"
 # A CLI run and an outcome: (exit status, stdout, stderr).
@@ -28,13 +30,7 @@ Cli = Callable[..., tuple[int, str, str]]
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
     """Run the CLI in this process, configured by the environment as an operator would."""
     monkeypatch.chdir(tmp_path)  # no .env of the project's own
-    environment = {
-        "DATABASE_URL": settings.database_url.get_secret_value(),
-        "AUTH_SECRET": SECRET,
-        "AUTH_ISSUER": ISSUER,
-        "AUTH_AUDIENCE": AUDIENCE,
-    }
-    for name, value in environment.items():
+    for name, value in environment(settings).items():
         monkeypatch.setenv(name, value)
 
     def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
