@@ -54,10 +54,10 @@ def apply_tags(root: Path, chosen: dict[str, str]) -> None:
             path.unlink()
 
 
-def write_secret(root: Path) -> None:
-    """Give an hs256 service a fresh 384-bit secret in its gitignored .env."""
+def write_secret(root: Path, names: tuple[str, ...] = ("AUTH_SECRET",)) -> None:
+    """Give an hs256 service a fresh 384-bit secret for each name in its gitignored .env."""
     env = root / ".env"
-    env.write_text(f"AUTH_SECRET={secrets.token_urlsafe(48)}\n", encoding="utf-8")
+    env.write_text("".join(f"{name}={secrets.token_urlsafe(48)}\n" for name in names), encoding="utf-8")
     env.chmod(0o600)
 
 
@@ -140,7 +140,8 @@ def main() -> int:
     mode = context["auth_mode"]
     apply_tags(root, {axis: context[axis] for axis in AXES})
     if mode == "hs256":
-        write_secret(root)
+        # compose.yaml's PostgreSQL for the login bakes takes its password from .env too.
+        write_secret(root, ("AUTH_SECRET",) if context["login"] == "none" else ("AUTH_SECRET", "POSTGRES_PASSWORD"))
     write_answers(root, context)
     write_cruft_state(root, context)
     return 0

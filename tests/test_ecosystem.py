@@ -20,7 +20,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from .baked import AUDIENCE, MODES, TEMPLATE, clean_env, run
+from .baked import AUDIENCE, LOGINS, MODES, SLOW_BAKES, TEMPLATE, clean_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -232,16 +232,17 @@ def test_dockerignore_matching_follows_docker_rules() -> None:
     assert in_build_context(".env.example", ".env\n")
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SLOW_BAKES)
 def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str) -> None:
     project = baked[mode]
     services = load_yaml(project / "compose.yaml")["services"]
     api = services["api"]
     assert api["build"] == "."
     assert api["read_only"] is True
+    module = f"{mode}_settings" if mode in LOGINS else "verifier"
     settings = python_in(
         project,
-        f"import json; from {package(mode)}.verifier import Settings; print(json.dumps(list(Settings.model_fields)))",
+        f"import json; from {package(mode)}.{module} import Settings; print(json.dumps(list(Settings.model_fields)))",
     )
     for name in api["environment"]:
         assert name == "APP_ENV" or name.removeprefix("AUTH_").lower() in settings, f"{name} is not a setting"
@@ -250,12 +251,35 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
         assert api["network_mode"] == "service:idp"
         published = services["idp"]["ports"]
     assert f"127.0.0.1:{PORT}:{PORT}" in published
-    if mode == "hs256":
+    if mode in ("hs256", *LOGINS):
         assert api["environment"]["AUTH_SECRET"].startswith("${AUTH_SECRET:?"), "the secret comes from .env"
-        secret = (project / ".env").read_text(encoding="utf-8").strip().removeprefix("AUTH_SECRET=")
-        assert secret not in (project / "compose.yaml").read_text(encoding="utf-8")
+        text = (project / "compose.yaml").read_text(encoding="utf-8")
+        for line in (project / ".env").read_text(encoding="utf-8").splitlines():
+            assert line.split("=", 1)[1] not in text
+    assert ("db" in services) is (mode in LOGINS)
     if mode == "dev":
         assert api["environment"]["APP_ENV"] != "production"
+
+
+@pytest.mark.parametrize("login", LOGINS)
+def test_login_compose_migrates_postgresql_before_the_app(baked: dict[str, Path], login: str) -> None:
+    project = baked[login]
+    services = load_yaml(project / "compose.yaml")["services"]
+    db, migrate, api = services["db"], services["migrate"], services["api"]
+    assert re.fullmatch(r"postgres:\d+\.\d+-alpine", db["image"])
+    assert "ports" not in db, "the database is reachable on compose's network only"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert db["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "POSTGRES_PASSWORD=" in (project / ".env").read_text(encoding="utf-8")
+    assert migrate["build"] == api["build"]
+    assert migrate["command"] == ["python", "-m", f"{package(login)}.db", "upgrade"]
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert api["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    user, password = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_PASSWORD"]
+    url = f"postgresql+asyncpg://{user}:{password}@db:5432/{db['environment']['POSTGRES_DB']}"
+    assert migrate["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"] == url
+    assert migrate["read_only"] is True
+    assert ("USER", "10001:10001") in dockerfile(project), "the image (app and migrations) stays non-root"
 
 
 def test_jwks_compose_provider_issues_tokens_this_service_accepts(baked: dict[str, Path]) -> None:
@@ -277,7 +301,7 @@ def test_jwks_compose_provider_issues_tokens_this_service_accepts(baked: dict[st
 
 def workflows(baked: dict[str, Path]) -> dict[str, Path]:
     """Each baked project's workflow, and the template repository's own."""
-    found = {mode: baked[mode] / ".github/workflows/ci.yml" for mode in MODES}
+    found = {mode: baked[mode] / ".github/workflows/ci.yml" for mode in SLOW_BAKES}
     return {**found, "template": TEMPLATE / ".github/workflows/ci.yml"}
 
 
@@ -293,12 +317,22 @@ def test_workflow_keeps_its_expressions_and_checks_everything(baked: dict[str, P
         assert any(needed in command for command in commands), needed
 
 
+@pytest.mark.parametrize("mode", SLOW_BAKES)
+def test_workflow_installs_postgresql_before_the_tests_of_login_bakes(baked: dict[str, Path], mode: str) -> None:
+    steps = load_yaml(baked[mode] / ".github/workflows/ci.yml")["jobs"]["check"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    installs = [index for index, command in enumerate(commands) if "apt-get install -y -q postgresql" in command]
+    assert len(installs) == (1 if mode in LOGINS else 0)
+    if installs:
+        assert installs[0] < commands.index("uv run pytest")
+
+
 def test_template_workflow_runs_make_test() -> None:
     jobs = load_yaml(TEMPLATE / ".github/workflows/ci.yml")["jobs"]
     assert [step["run"] for job in jobs.values() for step in job["steps"] if "run" in step] == ["make test"]
 
 
-@pytest.mark.parametrize("name", [*MODES, "template"])
+@pytest.mark.parametrize("name", [*SLOW_BAKES, "template"])
 def test_workflow_actions_are_pinned_by_commit_sha(baked: dict[str, Path], name: str) -> None:
     jobs = load_yaml(workflows(baked)[name])["jobs"]
     uses = [step["uses"] for job in jobs.values() for step in job["steps"] if "uses" in step]
@@ -306,7 +340,7 @@ def test_workflow_actions_are_pinned_by_commit_sha(baked: dict[str, Path], name:
     assert all(PINNED_ACTION.fullmatch(action) for action in uses), uses
 
 
-@pytest.mark.parametrize("name", [*MODES, "template"])
+@pytest.mark.parametrize("name", [*SLOW_BAKES, "template"])
 def test_workflow_passes_actionlint_and_zizmor(baked: dict[str, Path], name: str, tmp_path: Path) -> None:
     workflow = workflows(baked)[name]
     run(tmp_path, str(BIN / "actionlint"), "-no-color", str(workflow))

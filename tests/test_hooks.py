@@ -176,6 +176,15 @@ def test_write_secret_is_random_and_private(tmp_path: Path) -> None:
     assert ((tmp_path / ".env").stat().st_mode & 0o777) == 0o600
 
 
+def test_write_secret_gives_each_name_its_own_secret(tmp_path: Path) -> None:
+    post_gen.write_secret(tmp_path, ("AUTH_SECRET", "POSTGRES_PASSWORD"))
+    lines = (tmp_path / ".env").read_text(encoding="utf-8").splitlines()
+    names, values = zip(*(line.split("=", 1) for line in lines), strict=True)
+    assert names == ("AUTH_SECRET", "POSTGRES_PASSWORD")
+    assert len(set(values)) == 2
+    assert all(len(value) >= 64 for value in values)
+
+
 def test_write_answers_drops_machine_paths(tmp_path: Path) -> None:
     post_gen.write_answers(tmp_path, {"auth_mode": "dev", "_output_dir": "/somewhere", "_repo_dir": "/else"})
     assert json.loads((tmp_path / ".cookiecutter.json").read_text(encoding="utf-8")) == {"auth_mode": "dev"}
