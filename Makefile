@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo   bake the default project, mint a token and serve it on 127.0.0.1:8000"
+	@echo "            (LOGIN=password: a login bake, a demo user, and curl lines for /token, /me, refresh, logout)"
 	@echo "make test   run the template's whole test suite (bakes every mode)"
 	@echo "make lint   ruff and mypy over the hooks and tests"
 	@echo "make bench  measure the cost of authorization per request"
@@ -19,8 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group dev
 	@touch $(STAMP)
 
+LOGIN ?= none
+
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo.py --login $(LOGIN)
 
 test: lint
 	$(BIN)/python -m pytest
