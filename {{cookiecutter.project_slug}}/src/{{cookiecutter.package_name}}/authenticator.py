@@ -12,6 +12,7 @@ from typing import Protocol
 from . import tokens
 from .claims import TokenClaims, claim_rules, still_valid, validate_claims
 from .errors import InvalidTokenError
+from .log_throttle import LogThrottle
 from .presentation import BearerOnly, Presentation
 from .settings import AuthSettings
 from .tokens import ParsedToken
@@ -115,6 +116,7 @@ class Authenticator:
         self.cache = VerifiedTokenCache(settings.token_cache_size, settings.token_cache_bytes)
         self.rules = claim_rules(settings, require_exp=verifier.require_exp)
         self._types = tokens.AT_JWT_ONLY if settings.require_at_jwt else tokens.ACCESS_TOKEN_TYPES
+        self.log_throttle = LogThrottle(settings.log_repeat_seconds)
         self._key_generation = 0
 
     async def authenticate(self, token: str) -> TokenClaims:

@@ -86,6 +86,9 @@ class AuthSettings(BaseSettings):
     token_cache_bytes: int = Field(
         default=64 * 1024 * 1024, ge=0, description="Memory the verified tokens may take, in bytes; 0 disables."
     )
+    log_repeat_seconds: float = Field(
+        default=10, ge=0, description="Identical failures are logged once per interval, with a count; 0 logs each."
+    )
     app_env: str = Field(
         default="development",
         validation_alias=AliasChoices("APP_ENV", "AUTH_APP_ENV"),
