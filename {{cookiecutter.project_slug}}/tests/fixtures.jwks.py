@@ -28,7 +28,7 @@ def sign(signer: Signer, issuer: str, **extra: Any) -> str:
     return tokens.sign(access_claims(BAKED, iss=issuer, **extra), signer.key, signer.alg, kid=signer.kid)
 
 
-def make_app(provider: Provider, **overrides: object) -> FastAPI:
+def provider_app(provider: Provider, **overrides: object) -> FastAPI:
     """The service pointed at ``provider`` by discovery, with test timings; ``overrides`` are settings."""
     options: dict[str, object] = {
         "issuer": provider.issuer,

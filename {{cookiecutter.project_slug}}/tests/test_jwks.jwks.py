@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.tokens import SigningKey
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .fixtures import DISCOVERY, make_app, sign
+from .fixtures import DISCOVERY, provider_app, sign
 from .idp import Provider
 from .support import AUDIENCE, Mint, Signer, bearer
 
@@ -40,7 +40,7 @@ class HmacOverRawBytes(SigningKey):
 @pytest.fixture
 async def cold_client(provider: Provider, signer: Signer) -> AsyncIterator[tuple[FastAPI, httpx2.AsyncClient]]:
     """An app whose lifespan has not run: no key has been fetched yet."""
-    app = make_app(provider, http_timeout_seconds=10)  # 200 requests at once on a loaded machine: be patient
+    app = provider_app(provider, http_timeout_seconds=10)  # 200 requests at once on a loaded machine: be patient
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:
         yield app, client
@@ -50,14 +50,14 @@ async def cold_client(provider: Provider, signer: Signer) -> AsyncIterator[tuple
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
 def test_tokens_signed_by_provider_keys_are_accepted(provider: Provider, alg: str) -> None:
     signer = provider.add_key(alg)
-    with TestClient(make_app(provider)) as client:
+    with TestClient(provider_app(provider)) as client:
         response = client.get("/me", headers=bearer(sign(signer, provider.issuer)))
     assert response.status_code == 200
     assert response.json()["sub"] == "alice"
 
 
 def test_jwks_url_skips_discovery(provider: Provider, signer: Signer) -> None:
-    with TestClient(make_app(provider, jwks_url=provider.jwks_url)) as client:
+    with TestClient(provider_app(provider, jwks_url=provider.jwks_url)) as client:
         assert client.get("/me", headers=bearer(sign(signer, provider.issuer))).status_code == 200
     assert provider.requests[DISCOVERY] == 0
     assert provider.requests["/jwks"] == 1
@@ -76,7 +76,7 @@ async def test_cold_start_under_200_requests_fetches_once(
 
 
 def test_rotated_key_is_accepted_without_restart(provider: Provider, signer: Signer) -> None:
-    with TestClient(make_app(provider)) as client:
+    with TestClient(provider_app(provider)) as client:
         assert client.get("/me", headers=bearer(sign(signer, provider.issuer))).status_code == 200
         rotated = provider.rotate("ES256")
         assert client.get("/me", headers=bearer(sign(rotated, provider.issuer))).status_code == 200
@@ -86,7 +86,7 @@ def test_rotated_key_is_accepted_without_restart(provider: Provider, signer: Sig
 @pytest.mark.parametrize("failure", ["error", "hang", "junk"])
 def test_cached_keys_keep_working_while_provider_fails(provider: Provider, signer: Signer, failure: str) -> None:
     provider.cache_control = "max-age=0"
-    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, http_timeout_seconds=0.3)
+    app = provider_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, http_timeout_seconds=0.3)
     token = sign(signer, provider.issuer)
     with TestClient(app) as client:
         assert client.get("/me", headers=bearer(token)).status_code == 200
@@ -100,7 +100,7 @@ def test_cached_keys_keep_working_while_provider_fails(provider: Provider, signe
 
 def test_cached_tokens_of_a_withdrawn_key_are_refused_once_keys_refresh(provider: Provider, signer: Signer) -> None:
     provider.cache_control = "max-age=0"
-    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0)
+    app = provider_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0)
     token = sign(signer, provider.issuer)
     with TestClient(app) as client:
         assert client.get("/me", headers=bearer(token)).status_code == 200
@@ -117,7 +117,7 @@ def test_cached_tokens_of_a_withdrawn_key_are_refused_once_keys_refresh(provider
 
 def test_keys_past_their_maximum_stale_age_stop_serving(provider: Provider, signer: Signer) -> None:
     provider.cache_control = "max-age=0"
-    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, jwks_max_stale_seconds=0.2)
+    app = provider_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, jwks_max_stale_seconds=0.2)
     token = sign(signer, provider.issuer)
     with TestClient(app) as client:
         assert client.get("/me", headers=bearer(token)).status_code == 200
@@ -135,7 +135,7 @@ async def test_no_key_ever_gets_503_with_retry_after_within_timeout(
     provider: Provider, signer: Signer, failure: str
 ) -> None:
     provider.behaviour = failure  # type: ignore[assignment]
-    app = make_app(provider, http_timeout_seconds=0.5)
+    app = provider_app(provider, http_timeout_seconds=0.5)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:
         started = time.monotonic()
@@ -165,7 +165,7 @@ def test_unreachable_provider_gets_503() -> None:
 
 def test_discovery_with_another_issuer_is_refused(provider: Provider, signer: Signer) -> None:
     provider.advertised_issuer = "https://attacker.test"
-    app = make_app(provider)
+    app = provider_app(provider)
     with TestClient(app) as client:
         response = client.get("/me", headers=bearer(sign(signer, provider.issuer)))
     assert response.status_code == 503
@@ -185,7 +185,7 @@ def test_unusable_keys_are_skipped_without_breaking_good_ones(
         {"kty": "EC", "kid": "bad-curve", "crv": "P-999", "x": "AA", "y": "AA"},
         {"kty": "EC", "kid": "mismatch", "alg": "ES256", "crv": "P-384", "x": "AA", "y": "AA"},
     ]
-    with caplog.at_level(logging.INFO, logger=JWKS_LOGGER), TestClient(make_app(provider)) as client:
+    with caplog.at_level(logging.INFO, logger=JWKS_LOGGER), TestClient(provider_app(provider)) as client:
         assert client.get("/me", headers=bearer(sign(signer, provider.issuer))).status_code == 200
         assert client.get("/me", headers=bearer(sign(weak, provider.issuer))).status_code == 401
     # One line per fetch (the weak key's kid asked for one more); keys meant for something else are not counted.
@@ -198,7 +198,7 @@ def test_hs256_signed_with_the_public_key_is_refused(provider: Provider, signer:
     public_pem = signer.key.public_key().to_pem()
     claims = {"sub": "mallory", "iss": provider.issuer, "aud": AUDIENCE, "exp": int(time.time()) + 300}
     forged = tokens.sign(claims, HmacOverRawBytes(public_pem), "HS256", kid=signer.kid)
-    with TestClient(make_app(provider)) as client:
+    with TestClient(provider_app(provider)) as client:
         response = client.get("/me", headers=bearer(forged))
     assert response.status_code == 401
     assert provider.requests["/jwks"] == 1
@@ -210,14 +210,14 @@ def test_jku_and_x5u_headers_are_never_followed(provider: Provider, signer: Sign
         claims = {"sub": "mallory", "iss": provider.issuer, "aud": AUDIENCE, "exp": int(time.time()) + 300}
         headers = {"jku": attacker.jwks_url, "x5u": attacker.jwks_url, "jwk": attacker.keys[0].jwk}
         token = tokens.sign(claims, evil.key, "RS256", kid=signer.kid, headers=headers)
-        with TestClient(make_app(provider)) as client:
+        with TestClient(provider_app(provider)) as client:
             assert client.get("/me", headers=bearer(token)).status_code == 401
         assert sum(attacker.requests.values()) == 0
 
 
 def test_readiness_reports_whether_keys_are_loaded(provider: Provider, signer: Signer) -> None:
     provider.behaviour = "error"
-    with TestClient(make_app(provider)) as client:
+    with TestClient(provider_app(provider)) as client:
         assert client.get("/ready").json() == {"ready": False}
         assert client.get("/health").status_code == 200
 

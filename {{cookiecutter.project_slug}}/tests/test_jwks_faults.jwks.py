@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }}.jwks_cache import JwksPolicy, RefetchBudget
 from {{ cookiecutter.package_name }}.swagger import OAUTH_SCHEME
 
-from .fixtures import DISCOVERY, make_app, sign
+from .fixtures import DISCOVERY, provider_app, sign
 from .idp import Provider, make_key
 from .support import Signer, bearer
 
@@ -63,7 +63,7 @@ def test_first_token_of_a_provider_restarted_with_new_keys_gets_200() -> None:
     with ExitStack() as stack:
         with Provider() as before:
             old = before.add_key("RS256", kid="before")
-            client = stack.enter_context(TestClient(make_app(before)))
+            client = stack.enter_context(TestClient(provider_app(before)))
             assert client.get("/me", headers=bearer(sign(old, before.issuer))).status_code == 200
             time.sleep(1)
         with Provider(port=before.port) as after:
@@ -78,7 +78,7 @@ def test_first_token_of_a_provider_restarted_with_new_keys_gets_200() -> None:
 
 def test_ttl_refreshes_never_spend_the_unknown_kid_budget(provider: Provider, signer: Signer) -> None:
     provider.cache_control = "max-age=0"
-    app = make_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, jwks_refetch_burst=1)
+    app = provider_app(provider, jwks_min_ttl_seconds=0, jwks_failure_backoff_seconds=0, jwks_refetch_burst=1)
     token = sign(signer, provider.issuer)
     with TestClient(app) as client:
         for _ in range(4):  # each request finds the keys past their TTL: a refresh starts in the background
@@ -102,7 +102,7 @@ def test_the_refetch_budget_is_a_small_burst_then_one_per_cooldown() -> None:
 @pytest.mark.anyio
 async def test_thousands_of_random_kids_cost_the_burst_then_nothing(provider: Provider, signer: Signer) -> None:
     policy = JwksPolicy()
-    app = make_app(provider, jwks_refetch_cooldown_seconds=policy.refetch_cooldown)
+    app = provider_app(provider, jwks_refetch_cooldown_seconds=policy.refetch_cooldown)
     good = sign(signer, provider.issuer)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:
@@ -128,7 +128,7 @@ def test_a_thousand_key_jwks_with_the_signing_key_last_works(
     size = len(json.dumps(provider.documents("/jwks")))
     assert 150_000 < size < JwksPolicy().max_bytes
     token = sign(signing.signer, provider.issuer)
-    with caplog.at_level(logging.INFO, logger=JWKS_LOGGER), TestClient(make_app(provider)) as client:
+    with caplog.at_level(logging.INFO, logger=JWKS_LOGGER), TestClient(provider_app(provider)) as client:
         assert client.get("/ready").json() == {"ready": True}
         assert [client.get("/me", headers=bearer(token)).status_code for _ in range(3)] == [200, 200, 200]
     assert provider.requests["/jwks"] == 1
@@ -139,7 +139,7 @@ def test_a_thousand_key_jwks_with_the_signing_key_last_works(
 def test_a_service_started_during_an_outage_becomes_ready_with_no_traffic(caplog: pytest.LogCaptureFixture) -> None:
     with Provider() as down:
         down.add_key()
-    app = make_app(down, jwks_failure_backoff_seconds=0.2, swagger_client_id="docs")
+    app = provider_app(down, jwks_failure_backoff_seconds=0.2, swagger_client_id="docs")
     with caplog.at_level(logging.WARNING, logger=JWKS_LOGGER), TestClient(app) as client:
         assert client.get("/ready").status_code == 503
         assert OAUTH_SCHEME not in client.get("/openapi.json").json()["components"]["securitySchemes"]
@@ -157,7 +157,7 @@ def test_a_service_started_during_an_outage_becomes_ready_with_no_traffic(caplog
 
 
 def test_keys_that_went_stale_with_no_traffic_come_back_by_themselves(provider: Provider) -> None:
-    app = make_app(provider, jwks_max_stale_seconds=0.5, jwks_failure_backoff_seconds=0.2)
+    app = provider_app(provider, jwks_max_stale_seconds=0.5, jwks_failure_backoff_seconds=0.2)
     with TestClient(app) as client:
         assert client.get("/ready").status_code == 200
         provider.behaviour = "error"
@@ -176,7 +176,7 @@ async def test_an_outage_under_load_logs_once_per_interval_with_a_count(
 ) -> None:
     interval = 0.5
     provider.behaviour = "error"
-    app = make_app(provider, log_repeat_seconds=interval)
+    app = provider_app(provider, log_repeat_seconds=interval)
     token = sign(signer, provider.issuer)
     transport = httpx2.ASGITransport(app=app)
     async with httpx2.AsyncClient(transport=transport, base_url="http://service") as client:

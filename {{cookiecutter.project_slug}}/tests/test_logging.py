@@ -10,10 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Mint, Signer, access_claims, bearer, signed
+from .support import AppFactory, Mint, Signer, access_claims, bearer, signed
 
 LOGGER = "{{ cookiecutter.package_name }}.dependency"
 
@@ -98,10 +97,10 @@ def test_a_sub_cannot_forge_a_log_line(client: TestClient, mint: Mint, caplog: p
 
 
 def test_identical_denials_are_logged_once_per_interval_with_a_count(
-    settings: Settings, mint: Mint, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory, mint: Mint, caplog: pytest.LogCaptureFixture
 ) -> None:
     interval = 0.5
-    app = create_app(settings.model_copy(update={"log_repeat_seconds": interval}))
+    app = make_app(log_repeat_seconds=interval)
     expired = mint(exp=int(time.time()) - 3600)
     with TestClient(app) as client, caplog.at_level(logging.INFO, logger=LOGGER):
         started = time.monotonic()
@@ -118,10 +117,8 @@ def test_identical_denials_are_logged_once_per_interval_with_a_count(
     assert [fields(record) for record in decisions(caplog)].count(("denied", "missing_token", None)) == 1
 
 
-def test_a_repeat_interval_of_zero_logs_every_failure(
-    settings: Settings, mint: Mint, caplog: pytest.LogCaptureFixture
-) -> None:
-    app = create_app(settings.model_copy(update={"log_repeat_seconds": 0}))
+def test_a_repeat_interval_of_zero_logs_every_failure(make_app: AppFactory, caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(log_repeat_seconds=0)
     with TestClient(app) as client, caplog.at_level(logging.INFO, logger=LOGGER):
         for _ in range(5):
             client.get("/me")
