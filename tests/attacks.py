@@ -203,6 +203,14 @@ def jose_key(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) 
     return jwk.construct(pem, alg)
 
 
+# Keys the provider publishes before its signing keys, all under one RSA key: the JWKS has over a hundred.
+DECOYS = 100
+
+
+def new_rsa(bits: int = 2048) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
 @dataclass(frozen=True, repr=False)
 class Keys:
     """Every key of one test session: the identity provider's, the hs256 secret, the attacker's."""
@@ -217,6 +225,11 @@ class Keys:
     holder_ec: ec.EllipticCurvePrivateKey  # a DPoP client's key, to which bound tokens are bound
     attacker_ed: ed25519.Ed25519PrivateKey
     secret: str  # AUTH_SECRET of the hs256 service
+    # Published before the signing keys (``jwks_extras``): decoys, then keys no token may be verified with.
+    provider_decoy: rsa.RSAPrivateKey = field(default_factory=new_rsa)  # kids decoy-0 to decoy-99
+    provider_enc: rsa.RSAPrivateKey = field(default_factory=new_rsa)  # kid enc-1, "use": "enc"
+    provider_weak: rsa.RSAPrivateKey = field(default_factory=lambda: new_rsa(1024))  # kid weak-1
+    provider_oct: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # kid oct-1, an HMAC key
 
     @classmethod
     def generate(cls, secret: str) -> Keys:
@@ -258,6 +271,17 @@ class Keys:
             {**ec_jwk, "alg": "PS256", "kid": "ps-on-ec", "use": "sig"},
             {**rsa_jwk, "alg": "EdDSA", "kid": "eddsa-on-rsa", "use": "sig"},
             {**ed_jwk, "alg": "RS256", "kid": "rs-on-okp", "use": "sig"},
+        ]
+
+    def jwks_extras(self) -> list[dict[str, object]]:
+        """Published before every signing key, so that those come after the hundredth: decoys, then unusable keys."""
+        decoy = public_jwk(self.provider_decoy)
+        decoys: list[dict[str, object]] = [{**decoy, "kid": f"decoy-{n}", "use": "sig"} for n in range(DECOYS)]
+        return [
+            *decoys,
+            {**public_jwk(self.provider_enc), "kid": "enc-1", "use": "enc", "alg": "RSA-OAEP"},
+            {**public_jwk(self.provider_weak), "kid": "weak-1", "use": "sig", "alg": "RS256"},
+            {"kty": "oct", "kid": "oct-1", "alg": "HS256", "k": b64(self.provider_oct)},
         ]
 
     def public_forms(self, kid: str) -> dict[str, bytes]:
@@ -685,6 +709,29 @@ def header_cases() -> list[Case]:
         case(family, "empty crit list", lambda kit: kit.token(header={"crit": []})),
         case(family, "zip DEF", lambda kit: kit.token(header={"zip": "DEF"})),
         case(family, "enc in a JWS", lambda kit: kit.token(header={"enc": "A256GCM"})),
+    ]
+
+
+def key_set_cases() -> list[Case]:
+    """The provider's JWKS holds over a hundred keys, its signing keys last, and keys no token may use."""
+    family = "key set"
+
+    def refused(name: str, signer: Callable[[Kit], Signer]) -> Case:
+        """A token signed by ``signer``, which no usable key of the provider verifies: only dev mode lets it in."""
+        return case(family, name, lambda kit: kit.token(signer(kit)), unsigned=True)
+
+    return [
+        case(
+            family,
+            "RS256 by the provider under its last decoy kid (past the hundredth key)",
+            lambda kit: kit.token(Rsa(kit.keys.provider_decoy, kid=f"decoy-{DECOYS - 1}")),
+            jwks=OK,
+            dev=OK,
+        ),
+        refused("RS256 by the attacker under a decoy kid", lambda kit: Rsa(kit.keys.attacker_rsa, kid="decoy-80")),
+        refused("RS256 by a published encryption key (use enc)", lambda kit: Rsa(kit.keys.provider_enc, kid="enc-1")),
+        refused("RS256 by a published 1024-bit key", lambda kit: Rsa(kit.keys.provider_weak, kid="weak-1")),
+        refused("HS256 keyed with a published oct key", lambda kit: Hmac(kit.keys.provider_oct, kid="oct-1")),
     ]
 
 
@@ -1258,6 +1305,7 @@ CASES: list[Case] = [
     *algorithm_cases(),
     *signature_cases(),
     *header_cases(),
+    *key_set_cases(),
     *structure_cases(),
     *claims_cases(),
     *pss_and_eddsa_cases(),

@@ -31,7 +31,8 @@ class Provider:
 
     def __init__(self, keys: dict[str, Key], *, extra_jwks: list[dict[str, Any]] | None = None) -> None:
         self.keys = keys
-        self.extra_jwks = extra_jwks or []  # served as they are: keys python-jose cannot write, or lying ones
+        # Served as they are, before the keys: keys python-jose cannot write, lying ones, decoys.
+        self.extra_jwks = extra_jwks or []
         self.requests: Counter[str] = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -51,7 +52,7 @@ class Provider:
             return {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/jwks"}
         if path == "/jwks":
             served = [{**key.public_key().to_dict(), "kid": kid, "use": "sig"} for kid, key in self.keys.items()]
-            return {"keys": served + self.extra_jwks}
+            return {"keys": self.extra_jwks + served}
         return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

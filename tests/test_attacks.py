@@ -2,7 +2,8 @@
 
 Each mode is served once for the whole module; jwks mode against a loopback
 provider with RS256, ES256, PS256 and EdDSA keys (and JWKs that lie about their
-algorithm), with those four in ``AUTH_ALGORITHMS``. A second loopback server plays the attacker:
+algorithm), with those four in ``AUTH_ALGORITHMS``, published after over a hundred
+others (``Keys.jwks_extras``). A second loopback server plays the attacker:
 tokens point at it through ``jku``, ``x5u``, ``iss`` and ``kid``, and it must
 never receive a request. The counted results are printed at the end of the run.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -39,6 +41,9 @@ from .provider import Provider
 pytestmark = pytest.mark.slow
 ISSUER = "https://auth.example.com"
 JWKS_ALGORITHMS = '["RS256","ES256","PS256","EdDSA"]'
+# The baked defaults of AUTH_JWKS_REFETCH_BURST and AUTH_JWKS_REFETCH_COOLDOWN_SECONDS.
+REFETCH_BURST = 3
+REFETCH_COOLDOWN = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,8 @@ class Target:
     host: str
     port: int
     tally: Tally
+    provider: Provider | None  # jwks mode's identity provider
+    started: float
 
     def send(self, probe: Probe) -> Reply:
         """Send the probe's raw header lines as they are: no client tidies them up."""
@@ -91,8 +98,11 @@ def target(
     bake = "jwks" if mode == DPOP_MODE else mode
     with ExitStack() as stack:
         issuer = ISSUER
+        provider = None
         if bake == "jwks":
-            issuer = stack.enter_context(Provider(keys.provider_keys(), extra_jwks=keys.provider_jwks())).issuer
+            extra_jwks = [*keys.jwks_extras(), *keys.provider_jwks()]
+            provider = stack.enter_context(Provider(keys.provider_keys(), extra_jwks=extra_jwks))
+            issuer = provider.issuer
         env = clean_env(AUTH_ISSUER=issuer, AUTH_AUDIENCE=AUDIENCE)
         if bake == "jwks":
             env["AUTH_ALGORITHMS"] = JWKS_ALGORITHMS
@@ -106,7 +116,7 @@ def target(
         assert address.port is not None
         tally = pytestconfig.stash.setdefault(TALLIES, {}).setdefault(mode, Tally())
         kit = Kit(mode, keys, issuer, AUDIENCE, attacker.issuer, base_url=base_url)
-        yield Target(kit, address.hostname, address.port, tally)
+        yield Target(kit, address.hostname, address.port, tally, provider, time.monotonic())
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -133,6 +143,9 @@ def test_every_case_was_counted_and_the_attacker_heard_nothing(target: Target, a
     tally = target.tally
     assert (tally.cases, tally.accepted_forgeries, tally.server_errors) == (len(CASES), 0, 0)
     assert sum(attacker.requests.values()) == 0, attacker.requests
+    if target.provider is not None:  # the unknown kids among the cases cost the provider a bounded burst
+        elapsed = time.monotonic() - target.started
+        assert target.provider.requests["/jwks"] <= 1 + REFETCH_BURST + elapsed // REFETCH_COOLDOWN
 
 
 def test_a_dpop_proof_works_once(target: Target) -> None:

@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
+from {{ cookiecutter.package_name }} import tokens
+from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .idp import Provider
-from .support import AUDIENCE, Signer
+from .support import AUDIENCE, Signer, access_claims
 
 # Any change to a signed token's text must be refused.
 SIGNATURES_CHECKED = True
+DISCOVERY = "/.well-known/openid-configuration"
+
+# The baked claim mapping (scope claims, audience claim, required claims) with a test audience.
+BAKED = Settings(_env_file=None, issuer="https://baked.test", audience=AUDIENCE, jwks_url=None)
+
+
+def sign(signer: Signer, issuer: str, **extra: Any) -> str:
+    """A valid token from ``issuer``, signed by ``signer``."""
+    return tokens.sign(access_claims(BAKED, iss=issuer, **extra), signer.key, signer.alg, kid=signer.kid)
+
+
+def provider_app(provider: Provider, **overrides: object) -> FastAPI:
+    """The service pointed at ``provider`` by discovery, with test timings; ``overrides`` are settings."""
+    options: dict[str, object] = {
+        "issuer": provider.issuer,
+        "audience": AUDIENCE,
+        "jwks_url": None,
+        "http_timeout_seconds": 1,
+        "jwks_refetch_cooldown_seconds": 30,
+        "jwks_failure_backoff_seconds": 30,
+    }
+    options.update(overrides)
+    return create_app(Settings(_env_file=None, **options))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def make_key(alg: str, kid: str, *, owner: str, rsa_bits: int = 2048) -> Provide
 class Provider:
     """Discovery at ``/.well-known/openid-configuration`` and keys at ``/jwks``."""
 
-    def __init__(self, name: str = "provider") -> None:
+    def __init__(self, name: str = "provider", *, port: int = 0) -> None:
+        """``port``: 0 for any free one, or the port of a provider that stopped, to play its restart."""
         self.name = name
         self.keys: list[ProviderKey] = []
         self.extra_jwks_entries: list[Any] = []
@@ -121,9 +122,10 @@ class Provider:
         self.requests: Counter[str] = Counter()
         self.advertised_issuer: str | None = None
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
-        self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.port = int(self._server.server_address[1])
+        self.issuer = f"http://127.0.0.1:{self.port}"
         self.jwks_url = f"{self.issuer}/jwks"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
 

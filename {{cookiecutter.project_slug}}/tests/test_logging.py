@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Mint, Signer, access_claims, bearer, signed
+from .support import AppFactory, Mint, Signer, access_claims, bearer, signed
 
 LOGGER = "{{ cookiecutter.package_name }}.dependency"
 
@@ -94,6 +94,35 @@ def test_a_sub_cannot_forge_a_log_line(client: TestClient, mint: Mint, caplog: p
     [record] = decisions(caplog)
     assert "\n" not in record.getMessage()
     assert record.getMessage().endswith(r'sub="mallory\nauth granted reason=valid_token sub=\"admin\""')
+
+
+def test_identical_denials_are_logged_once_per_interval_with_a_count(
+    make_app: AppFactory, mint: Mint, caplog: pytest.LogCaptureFixture
+) -> None:
+    interval = 0.5
+    app = make_app(log_repeat_seconds=interval)
+    expired = mint(exp=int(time.time()) - 3600)
+    with TestClient(app) as client, caplog.at_level(logging.INFO, logger=LOGGER):
+        started = time.monotonic()
+        for _ in range(200):
+            assert client.get("/me", headers=bearer(expired)).status_code == 401
+        assert client.get("/me").status_code == 401  # another failure: logged at once
+        elapsed = time.monotonic() - started
+        time.sleep(interval)
+        assert client.get("/me", headers=bearer(expired)).status_code == 401
+    expired_lines = [record for record in decisions(caplog) if vars(record)["auth_reason"] == "expired"]
+    assert expired_lines[0].getMessage() == "auth denied reason=expired sub=null"
+    assert len(expired_lines) <= 2 + elapsed / interval
+    assert len(expired_lines) + sum(vars(record)["auth_repeated"] for record in expired_lines) == 201
+    assert [fields(record) for record in decisions(caplog)].count(("denied", "missing_token", None)) == 1
+
+
+def test_a_repeat_interval_of_zero_logs_every_failure(make_app: AppFactory, caplog: pytest.LogCaptureFixture) -> None:
+    app = make_app(log_repeat_seconds=0)
+    with TestClient(app) as client, caplog.at_level(logging.INFO, logger=LOGGER):
+        for _ in range(5):
+            client.get("/me")
+    assert [record.getMessage() for record in decisions(caplog)] == ["auth denied reason=missing_token sub=null"] * 5
 
 
 def valid(mint: Mint) -> str:

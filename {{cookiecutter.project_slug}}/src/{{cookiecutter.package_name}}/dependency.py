@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 from .authenticator import Authenticator
 from .claims import TokenClaims
 from .errors import InvalidProofError, InvalidTokenError, KeyUnavailableError
+from .log_throttle import LogThrottle
 from .presentation import credentials
 
 logger = logging.getLogger(__name__)
@@ -29,11 +30,21 @@ logger = logging.getLogger(__name__)
 VERIFIED = f"{__name__}.verified"
 
 
-def _log(level: int, decision: str, reason: str, sub: str | None = None) -> None:
-    """Log one decision as ``key=value`` (values JSON-quoted) and as ``extra`` fields: never the token."""
+def _log(level: int, decision: str, reason: str, sub: str | None = None, throttle: LogThrottle | None = None) -> None:
+    """Log one decision as ``key=value`` (values JSON-quoted) and as ``extra`` fields: never the token.
+
+    With a ``throttle``, a run of identical decisions is logged once per interval, with the count held back.
+    """
     if logger.isEnabledFor(level):
-        fields = {"auth_decision": decision, "auth_reason": reason, "auth_sub": sub}
-        logger.log(level, "auth %s reason=%s sub=%s", decision, reason, json.dumps(sub), extra=fields)
+        repeated = 0 if throttle is None else throttle.admit((decision, reason, sub))
+        if repeated is None:
+            return
+        fields = {"auth_decision": decision, "auth_reason": reason, "auth_sub": sub, "auth_repeated": repeated}
+        if repeated:
+            message = "auth %s reason=%s sub=%s repeated=%d"
+            logger.log(level, message, decision, reason, json.dumps(sub), repeated, extra=fields)
+        else:
+            logger.log(level, "auth %s reason=%s sub=%s", decision, reason, json.dumps(sub), extra=fields)
 
 
 def _deny(conn: HTTPConnection, code: int, reason: str, headers: dict[str, str]) -> NoReturn:
@@ -63,7 +74,7 @@ class BearerAccess(SecurityBase):
             conn.scope[VERIFIED] = verified
         scheme, claims = verified
         if required.scopes and not claims.scopes.issuperset(required.scopes):
-            _log(logging.INFO, "denied", "insufficient_scope", claims.sub)
+            _log(logging.INFO, "denied", "insufficient_scope", claims.sub, authenticator.log_throttle)
             challenge = presentation.challenge(scheme, "insufficient_scope", " ".join(sorted(required.scopes)))
             _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
         return claims
@@ -73,22 +84,22 @@ class BearerAccess(SecurityBase):
         presentation = authenticator.presentation
         found = credentials(conn)
         if found is None or found[0] not in presentation.schemes:
-            _log(logging.INFO, "denied", "missing_token")
+            _log(logging.INFO, "denied", "missing_token", throttle=authenticator.log_throttle)
             _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": presentation.challenge(None)})
         scheme, token = found
         try:
             claims = await authenticator.authenticate(token)
             presentation.check(conn, scheme, token, claims)
         except InvalidTokenError as exc:
-            _log(logging.INFO, "denied", exc.reason)
+            _log(logging.INFO, "denied", exc.reason, throttle=authenticator.log_throttle)
             challenge = presentation.challenge(scheme, "invalid_token")
             _deny(conn, 401, "Invalid token", {"WWW-Authenticate": challenge})
         except InvalidProofError as exc:
-            _log(logging.INFO, "denied", exc.reason)
+            _log(logging.INFO, "denied", exc.reason, throttle=authenticator.log_throttle)
             challenge = presentation.challenge(scheme, "invalid_dpop_proof")
             _deny(conn, 401, "Invalid DPoP proof", {"WWW-Authenticate": challenge})
         except KeyUnavailableError as exc:
-            _log(logging.WARNING, "unavailable", exc.reason)
+            _log(logging.WARNING, "unavailable", exc.reason, throttle=authenticator.log_throttle)
             _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
         _log(logging.DEBUG, "granted", "valid_token", claims.sub)
         return scheme, claims

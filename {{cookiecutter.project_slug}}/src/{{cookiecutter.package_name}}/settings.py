@@ -83,6 +83,12 @@ class AuthSettings(BaseSettings):
     )
     max_token_bytes: int = Field(default=8192, ge=512, le=65536, description="Longer tokens are refused unread.")
     token_cache_size: int = Field(default=4096, ge=0, description="Verified tokens kept in memory; 0 disables.")
+    token_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="Memory the verified tokens may take, in bytes; 0 disables."
+    )
+    log_repeat_seconds: float = Field(
+        default=10, ge=0, description="Identical failures are logged once per interval, with a count; 0 logs each."
+    )
     app_env: str = Field(
         default="development",
         validation_alias=AliasChoices("APP_ENV", "AUTH_APP_ENV"),

@@ -45,6 +45,7 @@ class Settings(AuthSettings):
     jwks_min_ttl_seconds: float = Field(default=60, ge=0)
     jwks_max_ttl_seconds: float = Field(default=86400, gt=0)
     jwks_refetch_cooldown_seconds: float = Field(default=30, ge=0)
+    jwks_refetch_burst: int = Field(default=3, ge=1, le=100)
     jwks_failure_backoff_seconds: float = Field(default=5, ge=0)
     jwks_max_stale_seconds: float = Field(default=21600, ge=0)
     jwks_max_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -107,6 +108,7 @@ class Settings(AuthSettings):
             min_ttl=self.jwks_min_ttl_seconds,
             max_ttl=self.jwks_max_ttl_seconds,
             refetch_cooldown=self.jwks_refetch_cooldown_seconds,
+            refetch_burst=self.jwks_refetch_burst,
             failure_backoff=self.jwks_failure_backoff_seconds,
             max_stale=self.jwks_max_stale_seconds,
             http_timeout=self.http_timeout_seconds,
