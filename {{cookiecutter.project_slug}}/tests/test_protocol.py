@@ -7,6 +7,7 @@ upgrade that breaks it. They serve the app on 127.0.0.1 as the Dockerfile does, 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import resource
 import socket
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from websockets.asyncio.client import connect as websocket_connect
 
 from {{ cookiecutter.package_name }} import protocol
 
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 async def address(app: FastAPI) -> AsyncIterator[tuple[str, int]]:
     """The app served by uvicorn with ``HttpProtocol`` on a free port of 127.0.0.1."""
-    config = uvicorn.Config(app, http=protocol.HttpProtocol, timeout_keep_alive=TIMEOUT, lifespan="off")
+    config = uvicorn.Config(app, http=protocol.HttpProtocol, timeout_keep_alive=TIMEOUT)
     server = uvicorn.Server(config)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,6 +106,17 @@ async def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(conn
     await asyncio.sleep(TIMEOUT * 0.6)  # idle, within uvicorn's keep-alive timeout
     writer.write(HALF_SENT)
     assert TIMEOUT - 0.2 <= await closed_after(reader) <= TIMEOUT + 1
+
+
+async def test_a_websocket_outlives_the_deadline_of_its_handshake(
+    address: tuple[str, int], mint: Callable[..., str]
+) -> None:
+    headers = {"Authorization": f"Bearer {mint()}"}
+    async with websocket_connect(f"ws://{address[0]}:{address[1]}/ws", additional_headers=headers) as websocket:
+        assert json.loads(await websocket.recv())["hello"] == "alice"
+        await asyncio.sleep(TIMEOUT + 0.5)
+        await websocket.send("ping")
+        assert await websocket.recv() == "ping"
 
 
 async def test_past_the_connection_cap_the_longest_waiting_connection_makes_room(

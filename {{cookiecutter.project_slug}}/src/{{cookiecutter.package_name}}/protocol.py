@@ -53,6 +53,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     waiting: Waiting
     deadline: asyncio.TimerHandle | None = None
+    receiving = False  # a request has begun to arrive and is not complete
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -60,16 +61,22 @@ class HttpProtocol(HttpToolsProtocol):
         if len(self.connections) > self.waiting.cap:
             self._make_room()
         if not transport.is_closing():
-            self._wait(for_request=True)
+            self._wait()
+            self._start_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Only a request left incomplete costs a timer: most arrive whole, in one read.
+        if self.receiving and self.deadline is None and not self.transport.is_closing():
+            self._start_deadline()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self.deadline is None:  # a later request on a kept-alive connection: its own deadline
-            self._wait(for_request=True)
+        self.receiving = True
 
     def on_message_complete(self) -> None:
         self._stop_waiting()
@@ -77,21 +84,23 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.timeout_keep_alive_task is not None:  # idle now: uvicorn's keep-alive timer runs
-            self._wait(for_request=False)
+        if self.timeout_keep_alive_task is not None:  # idle: uvicorn's keep-alive timer runs
+            self._wait()
 
     def handle_websocket_upgrade(self) -> None:
         self._stop_waiting()
         super().handle_websocket_upgrade()
 
-    def _wait(self, *, for_request: bool) -> None:
-        """Queue this connection as the latest to wait; start the request's deadline if asked."""
+    def _wait(self) -> None:
+        """Queue this connection as the latest to wait for a request."""
         self.waiting.connections.pop(self, None)
         self.waiting.connections[self] = None
-        if for_request:
-            self.deadline = self.loop.call_later(self.timeout_keep_alive, self._close)
+
+    def _start_deadline(self) -> None:
+        self.deadline = self.loop.call_later(self.timeout_keep_alive, self._close)
 
     def _stop_waiting(self) -> None:
+        self.receiving = False
         self.waiting.connections.pop(self, None)
         if self.deadline is not None:
             self.deadline.cancel()
