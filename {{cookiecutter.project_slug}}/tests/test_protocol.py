@@ -133,4 +133,4 @@ async def test_past_the_connection_cap_the_longest_waiting_connection_makes_room
     with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
         assert await status(connect) == OK
     assert await closed_after(oldest) < 0.5
-    assert "the cap set by the open-file limit" in caplog.text
+    assert "the cap below the open-file limit" in caplog.text

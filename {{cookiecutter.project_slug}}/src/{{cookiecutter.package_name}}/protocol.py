@@ -118,6 +118,6 @@ class HttpProtocol(HttpToolsProtocol):
         if now - self.waiting.warned_at >= WARN_EVERY_SECONDS:
             self.waiting.warned_at = now
             logger.warning(
-                "%d connections, the cap set by the open-file limit: closing those that wait longest for a request",
+                "%d connections, the cap below the open-file limit: closing those that waited longest for a request",
                 self.waiting.cap,
             )
