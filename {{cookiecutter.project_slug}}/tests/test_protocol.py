@@ -21,6 +21,8 @@ from websockets.asyncio.client import connect as websocket_connect
 
 from {{ cookiecutter.package_name }} import protocol
 
+from .support import Mint, bearer
+
 TIMEOUT = 1
 HEALTH = b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n"
 HALF_SENT = b"GET /health HTTP/1.1\r\nHost: te"
@@ -108,11 +110,9 @@ async def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(conn
     assert TIMEOUT - 0.2 <= await closed_after(reader) <= TIMEOUT + 1
 
 
-async def test_a_websocket_outlives_the_deadline_of_its_handshake(
-    address: tuple[str, int], mint: Callable[..., str]
-) -> None:
-    headers = {"Authorization": f"Bearer {mint()}"}
-    async with websocket_connect(f"ws://{address[0]}:{address[1]}/ws", additional_headers=headers) as websocket:
+async def test_a_websocket_outlives_the_deadline_of_its_handshake(address: tuple[str, int], mint: Mint) -> None:
+    url = f"ws://{address[0]}:{address[1]}/ws"
+    async with websocket_connect(url, additional_headers=bearer(mint())) as websocket:
         assert json.loads(await websocket.recv())["hello"] == "alice"
         await asyncio.sleep(TIMEOUT + 0.5)
         await websocket.send("ping")
