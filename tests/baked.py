@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import resource
+import shlex
 import socket
 import subprocess
 import sys
@@ -49,6 +53,28 @@ def run(project: Path, *args: str, env: Mapping[str, str] | None = None, timeout
     return result.stdout
 
 
+def dockerfile(project: Path) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", (project / "Dockerfile").read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(keyword.upper(), arguments) for keyword, _, arguments in (line.partition(" ") for line in lines)]
+
+
+def instruction(project: Path, keyword: str) -> list[str]:
+    return [arguments for name, arguments in dockerfile(project) if name == keyword]
+
+
+def container_command(project: Path) -> tuple[list[str], dict[str, str]]:
+    """The image's command (CMD, exec form) and the variables its ``ENV`` lines set."""
+    variables = dict(word.split("=", 1) for line in instruction(project, "ENV") for word in shlex.split(line))
+    return json.loads(instruction(project, "CMD")[-1]), variables
+
+
+def mint(project: Path, package: str, *args: str) -> str:
+    """A token from the baked project's own ``mint`` (hs256 and dev), which reads its ``.env``."""
+    return run(project, sys.executable, "-m", f"{package}.mint", *args, env=clean_env(PYTHONPATH="src")).strip()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,17 +82,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(project: Path, package: str, env: Mapping[str, str], *, target: Sequence[str] = ()) -> Iterator[str]:
+def serve(
+    project: Path, package: str, env: Mapping[str, str], *, target: Sequence[str] = (), open_files: int | None = None
+) -> Iterator[str]:
     """Serve a baked project with uvicorn on 127.0.0.1; yield its base URL.
 
-    ``target`` replaces the app (``--factory <package>.main:create_app``) with uvicorn arguments of one's own.
+    ``target`` replaces the app (``--factory <package>.main:create_app``) with uvicorn arguments of one's
+    own; a ``--host`` or ``--port`` among them is overridden. ``open_files`` lowers the server's open-file limit.
     """
     port = free_port()
     app = list(target or ["--factory", f"{package}.main:create_app"])
     command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port)]
     full_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(project / "src"), env.get("PYTHONPATH")]))}
+    limit = None if open_files is None else (open_files, open_files)
     process = subprocess.Popen(
-        command, cwd=project, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=project,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=None if limit is None else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit),
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

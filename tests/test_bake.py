@@ -38,10 +38,12 @@ COMMON = [
     "src/{pkg}/endpoints/me.py",
     "src/{pkg}/endpoints/items.py",
     "src/{pkg}/endpoints/health.py",
+    "src/{pkg}/protocol.py",
     "tests/conftest.py",
     "tests/fixtures.py",
     "tests/support.py",
     "tests/test_access.py",
+    "tests/test_protocol.py",
     "tests/test_routes.py",
 ]
 ONLY_IN = {

@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from jose import jwt
 
-from .baked import AUDIENCE, clean_env, run, serve
+from .baked import AUDIENCE, clean_env, mint, serve
 from .provider import Provider, generate_key
 
 pytestmark = pytest.mark.slow
@@ -39,10 +39,6 @@ def check_contract(base_url: str, good: str, scoped: str, forged: str) -> None:
         assert denied.status_code == 403
         assert 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
         assert client.get("/items", headers={"Authorization": f"Bearer {scoped}"}).status_code == 200
-
-
-def mint(project: Path, package: str, *args: str) -> str:
-    return run(project, sys.executable, "-m", f"{package}.mint", *args, env=clean_env(PYTHONPATH="src")).strip()
 
 
 def test_hs256_service_with_its_generated_secret(baked: dict[str, Path]) -> None:

@@ -20,7 +20,18 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from .baked import AUDIENCE, LOGINS, MODES, SLOW_BAKES, TEMPLATE, clean_env, run
+from .baked import (
+    AUDIENCE,
+    LOGINS,
+    MODES,
+    SLOW_BAKES,
+    TEMPLATE,
+    clean_env,
+    container_command,
+    dockerfile,
+    instruction,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,17 +63,6 @@ def load_yaml(path: Path) -> Any:
 def python_in(project: Path, code: str) -> Any:
     """Run ``code`` with the baked project importable and return what it printed, as JSON."""
     return json.loads(run(project, sys.executable, "-c", code, env=clean_env(PYTHONPATH="src")))
-
-
-def dockerfile(project: Path) -> list[tuple[str, str]]:
-    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined."""
-    text = re.sub(r"\\\n\s*", " ", (project / "Dockerfile").read_text(encoding="utf-8"))
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return [(keyword.upper(), arguments) for keyword, _, arguments in (line.partition(" ") for line in lines)]
-
-
-def instruction(project: Path, keyword: str) -> list[str]:
-    return [arguments for name, arguments in dockerfile(project) if name == keyword]
 
 
 def dockerignore_pattern(pattern: str) -> re.Pattern[str]:
@@ -176,16 +176,12 @@ def test_dockerfile_runs_this_project_as_non_root_with_a_health_check(baked: dic
     assert any("ghcr.io/astral-sh/uv:" in copy for copy in instruction(project, "COPY")), "uv comes from its image"
     assert any("uv sync --locked --no-dev" in command for command in instruction(project, "RUN"))
 
-    command = json.loads(instruction(project, "CMD")[-1])
-    assert command == [
-        "uvicorn",
-        "--factory",
-        f"{package(mode)}.main:create_app",
-        "--host",
-        CONTAINER_HOST,
-        "--port",
-        PORT,
-    ]
+    command, variables = container_command(project)
+    factory, protocol = f"{package(mode)}.main:create_app", f"{package(mode)}.protocol:HttpProtocol"
+    assert command == ["uvicorn", "--factory", factory, "--http", protocol, "--host", CONTAINER_HOST, "--port", PORT]
+    # The server settings the README tells a deployment to override (test_slow_clients.py serves with them).
+    assert variables["UVICORN_ACCESS_LOG"] == "false"
+    assert int(variables["UVICORN_TIMEOUT_KEEP_ALIVE"]) > 0
     assert instruction(project, "EXPOSE") == [PORT]
     user = instruction(project, "USER")[-1]
     assert user.split(":")[0] not in {"root", "0"}
@@ -195,12 +191,14 @@ def test_dockerfile_runs_this_project_as_non_root_with_a_health_check(baked: dic
     assert probe is not None, healthcheck
     assert probe.group(1) == PORT
 
-    # The factory in CMD imports and builds the app, and the health check's path answers 200 without a token.
-    module, _, factory = command[2].partition(":")
+    # The factory and protocol in CMD import, and the health check's path answers 200 without a token.
+    app_module, _, app_factory = factory.partition(":")
+    protocol_module, _, protocol_class = protocol.partition(":")
     status = python_in(
         project,
-        f"from fastapi.testclient import TestClient; from {module} import {factory}; "
-        f"print(TestClient({factory}()).get({probe.group(2)!r}).status_code)",
+        f"from fastapi.testclient import TestClient; from {app_module} import {app_factory}; "
+        f"from {protocol_module} import {protocol_class}; "
+        f"print(TestClient({app_factory}()).get({probe.group(2)!r}).status_code)",
     )
     assert status == 200
 

@@ -133,6 +133,29 @@ def _coordinates_fit(jwk: Mapping[str, Any], names: tuple[str, ...], crv: str) -
         raise ValueError("malformed")
 
 
+def _check_key_fits(jwk: Mapping[str, Any], kty: str, alg: str, crv: object) -> None:
+    """Raise ``ValueError`` with the reason unless the key's type, curve and size fit ``alg``."""
+    if kty == "RSA":
+        if not alg.startswith(("RS", "PS")):
+            raise ValueError("key_type_mismatch")
+        if not _b64_bytes(jwk, "e"):
+            raise ValueError("malformed")
+        if int.from_bytes(_b64_bytes(jwk, "n"), "big").bit_length() < MIN_RSA_BITS:
+            raise ValueError(f"rsa_under_{MIN_RSA_BITS}_bits")
+    elif kty == "EC":
+        if alg not in CURVES:
+            raise ValueError("key_type_mismatch")
+        if CURVES[alg] != crv:
+            raise ValueError("curve_mismatch")
+        _coordinates_fit(jwk, ("x", "y"), str(crv))
+    else:
+        if alg != EDDSA:
+            raise ValueError("key_type_mismatch")
+        if crv != "Ed25519":  # Ed448 is not supported
+            raise ValueError("curve_mismatch")
+        _coordinates_fit(jwk, ("x",), str(crv))
+
+
 def _public_jwk(jwk: Mapping[str, Any], algorithms: frozenset[str]) -> tuple[str | None, str, dict[str, Any]] | None:
     """The kid, algorithm and public members of a JWK we can verify with; None if it is not meant for us.
 
@@ -158,25 +181,7 @@ def _public_jwk(jwk: Mapping[str, Any], algorithms: frozenset[str]) -> tuple[str
         return None  # "oct" and anything else can never verify an asymmetric token
     if alg not in algorithms:
         return None
-    if kty == "RSA":
-        if not alg.startswith(("RS", "PS")):
-            raise ValueError("key_type_mismatch")
-        if not _b64_bytes(jwk, "e"):
-            raise ValueError("malformed")
-        if int.from_bytes(_b64_bytes(jwk, "n"), "big").bit_length() < MIN_RSA_BITS:
-            raise ValueError(f"rsa_under_{MIN_RSA_BITS}_bits")
-    elif kty == "EC":
-        if alg not in CURVES:
-            raise ValueError("key_type_mismatch")
-        if CURVES[alg] != crv:
-            raise ValueError("curve_mismatch")
-        _coordinates_fit(jwk, ("x", "y"), crv)
-    else:
-        if alg != EDDSA:
-            raise ValueError("key_type_mismatch")
-        if crv != "Ed25519":  # Ed448 is not supported
-            raise ValueError("curve_mismatch")
-        _coordinates_fit(jwk, ("x",), crv)
+    _check_key_fits(jwk, kty, str(alg), crv)
     kid = jwk.get("kid")
     if not (kid is None or isinstance(kid, str)):
         raise ValueError("malformed_kid")
