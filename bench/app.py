@@ -1,16 +1,20 @@
-"""The baked service with the benchmark's extra routes, for in-process and uvicorn runs.
+"""The baked service, built once per guard, for in-process and uvicorn runs.
 
 ``build()`` calls a baked project's ``main.create_app()`` (configured from the
-environment, as uvicorn would serve it) and adds, at benchmark time only:
+environment, as uvicorn would serve it) with ``main.PROTECTED``, the guard of
+every protected router, swapped for the guard of one variant:
 
-* ``/twin``: the same handler as ``/hello`` with no protection, the baseline;
-* ``/noop``: the same handler behind one no-op async dependency, the floor of ``Depends``;
-* ``/recipe``: the same handler behind the common recipe, ``HTTPBearer`` plus
-  ``jwt.decode`` given the shared secret (HS256) or the whole JWKS dict;
-* ``/cpu``: the CPU seconds the serving process has used, read around each HTTP run.
+* ``open``: no guard at all, the baseline: the same routers in the same order,
+  so routing costs what it costs the protected app;
+* ``noop``: one no-op async dependency, the floor of any ``Depends``;
+* ``hello``: the service's own ``PROTECTED``, unchanged;
+* ``recipe``: the common recipe, ``HTTPBearer`` plus ``jwt.decode`` given the
+  shared secret (HS256) or the whole JWKS dict.
 
-The package, and the recipe's key, come from ``BENCH_*`` variables so that
-uvicorn can build the same app with ``--factory bench.app:build``.
+Each app also gets ``/cpu``, after every router, so that an HTTP run can be
+charged the CPU seconds its server used. The package, the variant and the
+recipe's key come from ``BENCH_*`` variables so that uvicorn can build the
+same apps with ``--factory bench.app:build``.
 """
 
 from __future__ import annotations
@@ -23,18 +27,16 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException
+from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
 
 PACKAGE = "BENCH_PACKAGE"
+VARIANT = "BENCH_VARIANT"
 RECIPE_KEY = "BENCH_RECIPE_KEY"
 RECIPE_ALG = "BENCH_RECIPE_ALG"
 RECIPE_BEARER = HTTPBearer()
-
-
-async def say_hi(name: str) -> str:
-    """The shape of the baked ``/hello``: one query parameter, a string back."""
-    return f"Hi {name}"
+VARIANTS = ("open", "noop", "hello", "recipe")
 
 
 async def cpu_seconds() -> float:
@@ -63,16 +65,30 @@ def recipe_dependency(
     return decoded
 
 
-def build() -> FastAPI:
-    """The baked app named by ``BENCH_PACKAGE``, with the twin, no-op and recipe routes added."""
-    main = importlib.import_module(f"{os.environ[PACKAGE]}.main")
-    app: FastAPI = main.create_app()
-    app.add_api_route("/twin", say_hi, methods=["GET"])
-    app.add_api_route("/noop", say_hi, methods=["GET"], dependencies=[Depends(nothing)])
+def guard(variant: str, main: Any, settings: Any) -> list[DependsParam]:
+    """What ``PROTECTED`` holds in the app of ``variant``."""
+    if variant == "open":
+        return []
+    if variant == "noop":
+        return [Depends(nothing)]
+    if variant == "recipe":
+        key: str | dict[str, Any] = json.loads(os.environ[RECIPE_KEY])
+        return [Depends(recipe_dependency(key, os.environ[RECIPE_ALG], settings.audience, settings.issuer))]
+    protected: list[DependsParam] = main.PROTECTED
+    return protected
+
+
+def build(variant: str | None = None) -> FastAPI:
+    """The baked app named by ``BENCH_PACKAGE``, its protected routers behind the guard of ``variant``."""
+    package = os.environ[PACKAGE]
+    main: Any = importlib.import_module(f"{package}.main")
+    settings = importlib.import_module(f"{package}.verifier").Settings()
+    variant = variant or os.environ.get(VARIANT, "hello")
+    protected = main.PROTECTED
+    main.PROTECTED = guard(variant, main, settings)
+    try:
+        app: FastAPI = main.create_app(settings)
+    finally:
+        main.PROTECTED = protected
     app.add_api_route("/cpu", cpu_seconds, methods=["GET"])
-    if raw_key := os.environ.get(RECIPE_KEY):
-        key: str | dict[str, Any] = json.loads(raw_key)
-        settings = app.state.authenticator.settings
-        guard = recipe_dependency(key, os.environ[RECIPE_ALG], settings.audience, settings.issuer)
-        app.add_api_route("/recipe", say_hi, methods=["GET"], dependencies=[Depends(guard)])
     return app

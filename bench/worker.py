@@ -1,24 +1,28 @@
 """Measure one baked mode; runs in its own process, in the baked project's folder.
 
 It prepares the mode (a loopback OpenID provider with four RSA keys in jwks
-mode), mints the tokens, builds ``bench.app.build()`` and then measures:
+mode), mints the tokens, builds one app per variant of ``bench.app`` (the
+same routers in the same order, behind different guards) and then measures
+``GET /hello`` of each:
 
-* in process, by calling the ASGI app directly, rounds of ``--requests`` calls
-  per route, the routes in a fresh random order each round, charged the
-  CPU time of this process;
-* over HTTP, with uvicorn on 127.0.0.1 and ``wrk`` as load generator, rounds
-  of ``--http-seconds`` per route in the same interleaved fashion, charged
-  the CPU time of the uvicorn process per request served.
+* in process, by calling the ASGI apps directly, rounds of ``--requests``
+  calls per app, the apps in a fresh random order each round, charged the
+  CPU time of this process; in jwks mode, the bare RS256 signature check of
+  ``cryptography`` runs in the same rounds, as one more "route";
+* over HTTP, with one uvicorn per variant on 127.0.0.1 and ``wrk`` as load
+  generator, rounds of ``--http-seconds`` per variant in the same interleaved
+  fashion, charged the CPU time of its uvicorn process per request served.
 
-It prints one JSON document: the cost per request of each route in each
+It prints one JSON document: the cost per request of each variant in each
 round, per token kind, and, with ``--profile``, the time of each step of
-the protected route.
+the protected app.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import importlib
 import json
 import os
@@ -30,18 +34,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jose.backends.base import Key
 
 from tests.baked import serve
 from tests.provider import Provider, generate_key
 
-from .app import PACKAGE, RECIPE_ALG, RECIPE_KEY, build
+from .app import PACKAGE, RECIPE_ALG, RECIPE_KEY, VARIANT, VARIANTS, build
 from .breakdown import timed_steps
 
 Scope = dict[str, Any]
@@ -69,7 +75,7 @@ class Result:
 
     way: str  # "in-process" or "http"
     tokens: str  # "repeated" or "unique"
-    route: str  # "twin", "noop", "hello" or "recipe"
+    route: str  # a variant of bench.app ("open", "noop", "hello", "recipe"), or "verify"
     samples_us: list[float]
 
 
@@ -144,11 +150,11 @@ async def call(app: Asgi, scope: Scope) -> int:
 
 
 class Route:
-    """One route with its tokens; ``batch`` times the next ``n`` requests in µs each."""
+    """``/hello`` of one app with its tokens; ``batch`` times the next ``n`` requests in µs each."""
 
-    def __init__(self, app: Asgi, path: str, tokens: list[str]) -> None:
+    def __init__(self, app: Asgi, tokens: list[str]) -> None:
         self._app = app
-        self._scopes = [scope_for(path, token) for token in tokens]
+        self._scopes = [scope_for("/hello", token) for token in tokens]
         self._next = 0
 
     def _scopes_for(self, n: int) -> Iterator[Scope]:
@@ -166,6 +172,33 @@ class Route:
         return (time.process_time() - started) / n * 1e6
 
 
+class BareVerify:
+    """The RS256 signature check of ``cryptography`` alone, on the tokens' own signatures: µs per check."""
+
+    def __init__(self, key: Key, tokens: list[str]) -> None:
+        public = serialization.load_pem_public_key(key.public_key().to_pem())
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise TypeError(f"an RS256 key was expected, not {type(public).__name__}")
+        self._public = public
+        self._signed = [signed_parts(token) for token in tokens]
+        self._next = 0
+
+    async def batch(self, n: int) -> float:
+        signed = [self._signed[(self._next + i) % len(self._signed)] for i in range(n)]
+        self._next = (self._next + n) % len(self._signed)
+        verify, pkcs1, sha256 = self._public.verify, padding.PKCS1v15(), hashes.SHA256()
+        started = time.process_time()
+        for data, signature in signed:
+            verify(signature, data, pkcs1, sha256)
+        return (time.process_time() - started) / n * 1e6
+
+
+def signed_parts(token: str) -> tuple[bytes, bytes]:
+    """The signing input and the signature of a compact JWS."""
+    data, _, signature = token.rpartition(".")
+    return data.encode(), base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+
+
 def interleaved(names: list[str], rounds: int) -> Iterator[str]:
     """Each name once per round, in a fresh random order each round, so drift hits all alike."""
     order = list(names)
@@ -175,7 +208,7 @@ def interleaved(names: list[str], rounds: int) -> Iterator[str]:
         yield from order
 
 
-async def measure(routes: dict[str, Route], rounds: int, requests: int) -> dict[str, list[float]]:
+async def measure(routes: dict[str, Route | BareVerify], rounds: int, requests: int) -> dict[str, list[float]]:
     """Per-request cost of each route, ``rounds`` times, interleaved."""
     for route in routes.values():
         await route.batch(max(1, requests // 4))  # warm up
@@ -185,7 +218,7 @@ async def measure(routes: dict[str, Route], rounds: int, requests: int) -> dict[
     return samples
 
 
-async def profile(route: Route, rounds: int, requests: int) -> str:
+async def profile(route: Route | BareVerify, rounds: int, requests: int) -> str:
     """Where the time of a protected route's requests goes, step by step: medians over rounds."""
     with timed_steps(os.environ[PACKAGE]) as timings:
         for _ in range(rounds):
@@ -195,34 +228,34 @@ async def profile(route: Route, rounds: int, requests: int) -> str:
     return timings.table()
 
 
-async def in_process(app: Any, kinds: dict[str, list[str]], options: argparse.Namespace) -> tuple[list[Result], str]:
-    """Run the app's lifespan and measure every route through the ASGI interface."""
+async def in_process(
+    apps: dict[str, Any], kinds: dict[str, list[str]], signer: Signer, options: argparse.Namespace
+) -> tuple[list[Result], str]:
+    """Run every app's lifespan and measure ``/hello`` of each through the ASGI interface."""
     results: list[Result] = []
     profiles: list[str] = []
-    async with app.router.lifespan_context(app):
+    async with AsyncExitStack() as lifespans:
+        for app in apps.values():
+            await lifespans.enter_async_context(app.router.lifespan_context(app))
         for kind, tokens in kinds.items():
-            routes = {name: Route(app, f"/{name}", tokens) for name in route_names(app, kind)}
+            routes: dict[str, Route | BareVerify] = {name: Route(app, tokens) for name, app in apps.items()}
+            hello = routes["hello"]
+            if signer.alg == "RS256" and kind == "unique":
+                routes["verify"] = BareVerify(signer.key, tokens)
             samples = await measure(routes, options.rounds, options.requests)
             results += [Result("in-process", kind, name, values) for name, values in samples.items()]
             if options.profile:
-                report = await profile(routes["hello"], options.rounds, options.requests)
+                report = await profile(hello, options.rounds, options.requests)
                 rounds = f"medians of {options.rounds} rounds of {options.requests} requests"
                 profiles.append(f"/hello with {kind} tokens, wall time, {rounds}:\n\n{report}\n")
     return results, "\n".join(profiles)
 
 
-def route_names(app: Any, kind: str) -> list[str]:
-    """The routes measured for a kind of token: the floor only needs measuring once."""
-    paths = {getattr(route, "path", "") for route in app.routes}
-    names = ["twin", "hello"] + (["noop"] if kind == "repeated" else [])
-    return names + (["recipe"] if "/recipe" in paths else [])
-
-
-def wrk_run(wrk: str, base_url: str, route: str, tokens_file: Path, options: argparse.Namespace) -> float:
-    """Load one route with wrk; return the server's CPU time per request, in µs."""
+def wrk_run(wrk: str, base_url: str, tokens_file: Path, options: argparse.Namespace) -> float:
+    """Load ``/hello`` of one server with wrk; return the server's CPU time per request, in µs."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
-    url = f"{base_url}/{route}?name=bench"
+    url = f"{base_url}/hello?name=bench"
     command = [wrk, "-t1", f"-c{options.connections}", f"-d{options.http_seconds}s", "--timeout", "10s"]
     try:
         before = float(httpx2.get(f"{base_url}/cpu").json())
@@ -244,23 +277,25 @@ def wrk_run(wrk: str, base_url: str, route: str, tokens_file: Path, options: arg
 
 
 def over_http(
-    project: Path, app: Any, kinds: dict[str, list[str]], options: argparse.Namespace, folder: Path
+    project: Path, variants: list[str], kinds: dict[str, list[str]], options: argparse.Namespace, folder: Path
 ) -> list[Result]:
-    """Serve the app with uvicorn and charge each route its server CPU time per request."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    """Serve each variant with its own uvicorn and charge it its server's CPU time per request."""
     results: list[Result] = []
     server = ("bench.app:build", "--factory", "--log-level", "warning", "--no-access-log")
-    with serve(project, os.environ[PACKAGE], env, target=server) as base_url:
+    with ExitStack() as servers:
+        base_urls = {}
+        for name in variants:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), VARIANT: name}
+            base_urls[name] = servers.enter_context(serve(project, os.environ[PACKAGE], env, target=server))
         for kind, tokens in kinds.items():
             tokens_file = folder / f"{kind}.tokens"
             tokens_file.write_text("\n".join(tokens) + "\n")
-            names = route_names(app, kind)
             warm_up = argparse.Namespace(**{**vars(options), "http_seconds": 1})
-            for name in names:
-                wrk_run(options.wrk, base_url, name, tokens_file, warm_up)
-            samples: dict[str, list[float]] = {name: [] for name in names}
-            for name in interleaved(names, options.http_rounds):
-                samples[name].append(wrk_run(options.wrk, base_url, name, tokens_file, options))
+            for name in variants:
+                wrk_run(options.wrk, base_urls[name], tokens_file, warm_up)
+            samples: dict[str, list[float]] = {name: [] for name in variants}
+            for name in interleaved(variants, options.http_rounds):
+                samples[name].append(wrk_run(options.wrk, base_urls[name], tokens_file, options))
             results += [Result("http", kind, name, values) for name, values in samples.items()]
     return results
 
@@ -282,13 +317,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["AUTH_TOKEN_CACHE_SIZE"] = str(options.pool // 2)
     with ExitStack() as stack:
         signer = prepare(options.mode, stack)
-        app = build()
-        unique = mint(signer, options.pool, app.state.authenticator.settings)
+        variants = [name for name in VARIANTS if name != "recipe" or RECIPE_KEY in os.environ]
+        apps = {name: build(name) for name in variants}
+        unique = mint(signer, options.pool, apps["hello"].state.authenticator.settings)
         kinds = {"repeated": unique[:1], "unique": unique}
-        results, profiles = asyncio.run(in_process(app, kinds, options))
+        results, profiles = asyncio.run(in_process(apps, kinds, signer, options))
         if options.http_seconds > 0:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            results += over_http(project, app, kinds, options, folder)
+            results += over_http(project, variants, kinds, options, folder)
     json.dump({"results": [asdict(result) for result in results], "profile": profiles}, sys.stdout)
 
 

@@ -1,4 +1,4 @@
-"""``make bench`` on a tiny setting: it must run and report every ratio. Speed is never asserted here."""
+"""``make bench``: its ratio arithmetic, and a whole run on a tiny setting. Speed is never asserted here."""
 
 from __future__ import annotations
 
@@ -9,12 +9,24 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import WRK_HINT, main
+from bench.report import Samples, paired, verdicts
 
 from .baked import MODES
 
-pytestmark = pytest.mark.slow
+
+def test_each_round_is_divided_by_its_own_unprotected_app_and_targets_read_against_the_floor() -> None:
+    way, mode, tokens = key = ("in-process", "jwks", "unique")
+    costs = {"open": [100.0, 200.0], "noop": [110.0, 240.0], "hello": [150.0, 280.0], "verify": [20.0, 20.0]}
+    samples: Samples = {(way, mode, tokens, route): values for route, values in costs.items()}
+
+    assert paired(samples, key, "hello") == pytest.approx((1.5 + 1.4) / 2)
+    assert paired(samples, key, "hello", ["noop"]) == pytest.approx((0.4 + 0.2) / 2)
+    assert paired(samples, key, "hello", ["noop", "verify"]) == pytest.approx((0.2 + 0.1) / 2)
+    expected = "- jwks, new RS256 token: /hello 1.45, floor 1.15, bare RS256 verify 0.15 (20.0 µs), over floor + verify"
+    assert f"{expected} +0.15 (target <= +0.10): NOT met" in verdicts(samples)
 
 
+@pytest.mark.slow
 def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -23,20 +35,30 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     main([*tiny, "--profile", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
 
     out, err = capsys.readouterr()
-    assert "| way | mode | tokens | route | µs / request | ratio | added µs |" in out
+    assert "| way | mode | tokens | route | µs / request | ratio | over floor | added µs |" in out
     assert "machine: " in out
     assert WRK_HINT in err
     assert WRK_HINT in out
     rows = json.loads(rows_file.read_text())
     measured = {(row["mode"], row["tokens"], row["route"]) for row in rows}
     for mode in MODES:
-        assert {(mode, kind, route) for kind in ("repeated", "unique") for route in ("twin", "hello")} <= measured
-    assert {("hs256", "unique", "recipe"), ("jwks", "unique", "recipe"), ("dev", "repeated", "noop")} <= measured
+        kinds = ("repeated", "unique")
+        assert {(mode, kind, route) for kind in kinds for route in ("open", "noop", "hello")} <= measured
+    assert {("hs256", "unique", "recipe"), ("jwks", "unique", "recipe"), ("jwks", "unique", "verify")} <= measured
+    assert ("dev", "unique", "recipe") not in measured
     assert {row["way"] for row in rows} == {"in-process"}
     for row in rows:
         assert math.isfinite(row["ratio"]), row
         assert row["ratio"] > 0, row
+        assert (row["over_floor"] is not None) == (row["route"] in {"hello", "recipe"}), row
+    for mode in MODES:
+        assert f"- {mode}, repeated token: " in out
+    assert "- hs256, new token: " in out
+    assert "- jwks, new RS256 token: " in out
+    assert ", bare RS256 verify " in out
     assert "jwks, unique tokens: whole-dict recipe adds" in out
     for mode in MODES:
         assert f"### Where the time goes: {mode} mode" in out
-    assert "| signature check |" in out.split("### Where the time goes: jwks mode")[1]
+    jwks_profile = out.split("### Where the time goes: jwks mode")[1]
+    assert "| … … signature check |" in jwks_profile
+    assert "| … … verified-token cache lookup |" in jwks_profile
