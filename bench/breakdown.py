@@ -21,13 +21,14 @@ from typing import Any
 HAS_ACCESS = "has_access, in all"
 HEADER = "… Authorization header read"
 AUTHENTICATE = "… authenticate, in all"
-REST = "… the rest of has_access: app.state lookup, scope check, log call"
+REST = "… the rest of has_access: app.state lookup, presentation and scope checks, log call"
 FASTAPI = "FastAPI: routing, the dependency step, the endpoint"
 WHOLE = "whole request"
 # (module, owner in it or "" for the module itself, attribute, label), in the order they run.
 STEPS = (
     ("dependency", "BearerAccess", "__call__", HAS_ACCESS),
-    ("dependency", "", "bearer_token", HEADER),
+    # dependency.py imports credentials (presentation.py) by name, so that is the name to wrap.
+    ("dependency", "", "credentials", HEADER),
     ("authenticator", "Authenticator", "authenticate", AUTHENTICATE),
     ("authenticator", "VerifiedTokenCache", "get", "… … verified-token cache lookup"),
     # authenticator.py imports still_valid and validate_claims by name, so those are the names to wrap.

@@ -80,7 +80,7 @@ LOGIN_FILES = [
     "tests/test_sessions.py",
 ]
 LOGIN_WORDS = re.compile(
-    r"sqlalchemy|alembic|pwdlib|argon2|DATABASE_URL|refresh.token|logout|password_hash|revocation", re.IGNORECASE
+    r"sqlalchemy|alembic|pwdlib|argon2|DATABASE_URL|refresh.token|/logout|password_hash|revocation", re.IGNORECASE
 )
 
 
