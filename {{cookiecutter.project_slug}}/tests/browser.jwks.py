@@ -1,4 +1,4 @@
-"""Headless Chromium driven by selenium, and the app served on 127.0.0.1 for it to open.
+"""Headless Chromium driven by selenium, for tests that open the service's pages.
 
 The browser is Debian's ``chromium`` with ``chromium-driver`` (``apt-get install chromium
 chromium-driver``), or the Chrome and ChromeDriver that GitHub's Ubuntu runners carry; ``CHROMIUM``
@@ -10,17 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -76,29 +71,3 @@ def chromium() -> Iterator[WebDriver]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serving(app: FastAPI, port: int, timeout: float = 10) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1:``port`` until the block ends; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)

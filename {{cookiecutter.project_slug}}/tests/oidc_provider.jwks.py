@@ -22,7 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
-from .browser import free_port, unavailable
+from .browser import unavailable
+from .support import free_port
 
 NODE_DIR = Path(__file__).parent / "node"
 START_TIMEOUT = 15.0

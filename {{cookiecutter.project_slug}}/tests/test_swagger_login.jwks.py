@@ -17,9 +17,9 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .browser import chromium, free_port, serving
+from .browser import chromium
 from .oidc_provider import log_in_at_provider, oidc_provider
-from .support import AUDIENCE
+from .support import AUDIENCE, free_port, serving
 from .swagger_page import SwaggerPage
 
 CLIENT_ID = "swagger-docs"
