@@ -25,6 +25,7 @@ COMMON = [
     "src/{pkg}/py.typed",
     "src/{pkg}/main.py",
     "src/{pkg}/dependency.py",
+    "src/{pkg}/docs.py",
     "src/{pkg}/authenticator.py",
     "src/{pkg}/claims.py",
     "src/{pkg}/errors.py",
@@ -45,6 +46,7 @@ COMMON = [
     "tests/test_access.py",
     "tests/test_protocol.py",
     "tests/test_routes.py",
+    "tests/test_docs.py",
 ]
 ONLY_IN = {
     "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py", ".env"],
@@ -55,6 +57,14 @@ ONLY_IN = {
         "tests/idp.py",
         "tests/test_jwks.py",
         "tests/test_jwks_faults.py",
+        "tests/test_swagger.py",
+        "tests/test_swagger_login.py",
+        "tests/browser.py",
+        "tests/swagger_page.py",
+        "tests/oidc_provider.py",
+        "tests/node/package.json",
+        "tests/node/package-lock.json",
+        "tests/node/provider.mjs",
     ],
     "dev": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_dev.py"],
 }
@@ -104,6 +114,7 @@ def test_each_mode_bakes_its_own_files_and_no_others(cookies: Cookies, mode: str
     others = {name.format(pkg="jwt_service") for other in MODES for name in ONLY_IN[other]} - expected
     assert not others & files
     assert not [name for name in files if MODE_SUFFIX.search(Path(name).name)]
+    assert not [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -17,7 +17,11 @@ TENANT_ID = "6f1c2d3e-1111-2222-3333-444455556666"
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "auth0": (
         "dev-abc.eu.auth0.com",
-        {"issuer": "https://dev-abc.eu.auth0.com/", "scope_claims": ["scope", "permissions"]},
+        {
+            "issuer": "https://dev-abc.eu.auth0.com/",
+            "scope_claims": ["scope", "permissions"],
+            "swagger_audience_parameter": "audience",
+        },
     ),
     "entra-id": (
         TENANT_ID,
@@ -25,6 +29,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             "issuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
             "issuer_aliases": [f"https://sts.windows.net/{TENANT_ID}/"],
             "scope_claims": ["scp", "roles"],
+            "swagger_scope_prefix": f"{AUDIENCE}/",
         },
     ),
     "keycloak": (
@@ -52,6 +57,9 @@ DEFAULT_MAPPING = {
     "audience_claim": "aud",
     "required_claims": [],
     "id_token_claims": ["at_hash", "c_hash", "nonce"],
+    "swagger_scopes": [],
+    "swagger_scope_prefix": "",
+    "swagger_audience_parameter": "",
 }
 SETTINGS_DUMP = (
     "import json, sys; from {package}.verifier import Settings; "
@@ -174,6 +182,8 @@ def test_env_example_configures_the_same_service(tmp_path: Path, mode: str, prov
         "max_token_lifetime",
         "require_at_jwt",
     ]
+    if mode == "jwks":
+        fields += ["swagger_scopes", "swagger_scope_prefix", "swagger_audience_parameter"]
     script = SETTINGS_DUMP.format(package=package)
     defaults = run(
         project, sys.executable, "-c", script, *fields, env=clean_env(PYTHONPATH="src", AUTH_SECRET="x" * 43)

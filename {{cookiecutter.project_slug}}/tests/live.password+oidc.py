@@ -1,4 +1,4 @@
-"""Login bakes' test helpers: the service served over real HTTP on 127.0.0.1, and users put in its database."""
+"""Login bakes' test helpers: the service in another process, its commands, and users put in its database."""
 
 from __future__ import annotations
 
@@ -8,46 +8,18 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import uvicorn
-from fastapi import FastAPI
 
 import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }}.db import Database
 from {{ cookiecutter.package_name }}.login_settings import LoginSettings
 from {{ cookiecutter.package_name }}.models import User
 
+from .support import free_port
+
 PACKAGE = "{{ cookiecutter.package_name }}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serving(app: FastAPI, timeout: float = 20.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free loopback port; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on port {port}")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
 
 
 def environment(settings: LoginSettings) -> dict[str, str]:

@@ -15,7 +15,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+
+from .support import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 START_TIMEOUT = 30.0
@@ -49,13 +50,6 @@ def require_bindir() -> Path:
             pytest.fail(f"{reason}; CI must install them", pytrace=False)
         pytest.skip(reason)
     return bindir
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

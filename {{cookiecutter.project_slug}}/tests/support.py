@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+import uvicorn
 from fastapi import FastAPI
 
 from {{ cookiecutter.package_name }}.settings import AuthSettings
@@ -68,3 +72,30 @@ def signed(signer: Signer, claims: Mapping[str, Any], **header: object) -> str:
     fields: dict[str, object] = {"alg": signer.alg, **({"kid": signer.kid} if signer.kid else {}), **header}
     signing_input = ".".join(_b64(json.dumps(part).encode()) for part in (fields, claims))
     return f"{signing_input}.{_b64(signer.key.sign(signing_input.encode('ascii')))}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI, port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on 127.0.0.1 (a free port unless given); yield its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"uvicorn did not start on port {port}")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)

@@ -59,23 +59,3 @@ def test_issuer_aliases_are_verified_with_the_issuers_keys_and_no_others(provide
     settings = Settings(_env_file=None, issuer=provider.issuer, audience=AUDIENCE, jwks_url=None, issuer_aliases=alias)
     assert me(settings, token_for(settings, signer, iss=alias))[0] == 200
     assert me(settings, token_for(settings, signer, iss="https://other-issuer.test/v2/"))[0] == 401
-
-
-def test_swagger_login_uses_the_discovered_endpoints(provider: Provider, signer: Signer) -> None:
-    settings = Settings(
-        _env_file=None, issuer=provider.issuer, audience=AUDIENCE, jwks_url=None, swagger_client_id="docs-client"
-    )
-    with TestClient(create_app(settings)) as client:
-        spec = client.get("/openapi.json").json()
-        docs = client.get("/docs").text
-    flow = spec["components"]["securitySchemes"]["ProviderLogin"]["flows"]["authorizationCode"]
-    assert flow["authorizationUrl"] == f"{provider.issuer}/authorize"
-    assert flow["tokenUrl"] == f"{provider.issuer}/token"
-    assert {"ProviderLogin": ["openid"]} in spec["paths"]["/me"]["get"]["security"]
-    assert "usePkceWithAuthorizationCodeGrant" in docs
-    assert "docs-client" in docs
-
-
-def test_without_client_id_docs_offer_no_login(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
-    assert "ProviderLogin" not in spec["components"]["securitySchemes"]

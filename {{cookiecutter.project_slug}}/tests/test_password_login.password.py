@@ -15,8 +15,8 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS
-from .live import add_user, serving, stored_user
-from .support import bearer
+from .live import add_user, stored_user
+from .support import bearer, serving
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 

@@ -18,8 +18,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from {{ cookiecutter.package_name }}.dependency import has_access
 
-# Routes anyone may call: health checks for load balancers, and the API docs.
-OPEN = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# Routes anyone may call: health checks for load balancers, and the API docs with their assets.
+OPEN = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/docs/assets", "/redoc", "/openapi.json"})
 {%- if cookiecutter.login != "none" %}
 # The login endpoints: how a caller gets a token in the first place.
 LOGIN_PATHS = "{{ '/token' if cookiecutter.login == 'password' else '/token /login /authorize' }}"

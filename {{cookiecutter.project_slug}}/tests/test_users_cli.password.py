@@ -16,8 +16,8 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS
-from .live import environment, serving
-from .support import bearer
+from .live import environment
+from .support import bearer, serving
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 

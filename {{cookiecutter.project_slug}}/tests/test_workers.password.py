@@ -18,9 +18,9 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS
-from .live import add_user, environment, run_module, serving, serving_process
+from .live import add_user, environment, run_module, serving_process
 from .postgres import require_bindir, running_postgres
-from .support import bearer
+from .support import bearer, serving
 
 PASSWORD = "correct horse battery staple"
 # How soon another process must refuse a revoked token: pushed on PostgreSQL, polled on SQLite.

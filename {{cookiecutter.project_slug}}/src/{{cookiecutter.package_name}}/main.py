@@ -19,6 +19,7 @@ from .accounts import Accounts
 from .authenticator import Authenticator
 {%- endif %}
 from .dependency import has_access
+from .docs import install_docs
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .dpop import DpopPresentation
 {%- endif %}
@@ -65,10 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- endif %}
         await verifier.aclose()
 
-    app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan)
+    # /docs and /redoc come last, from install_docs(): served from local assets, not from a CDN.
+    app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan, docs_url=None, redoc_url=None)
 {%- if cookiecutter.auth_mode == "jwks" %}
     app.state.authenticator = Authenticator(settings, verifier, DpopPresentation(settings))
-    install_provider_login(app, settings, verifier.jwks)
 {%- elif cookiecutter.login != "none" %}
     app.state.accounts = accounts
     app.state.authenticator = RevocationCheckingAuthenticator(settings, verifier, accounts.revocations)
@@ -88,4 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(me.router, prefix="/me", dependencies=PROTECTED)
     app.include_router(items.router, prefix="/items", dependencies=PROTECTED)
     app.include_router(ws.router, prefix="/ws", dependencies=PROTECTED)
+{%- if cookiecutter.auth_mode == "jwks" %}
+    install_provider_login(app, settings, verifier.jwks)
+{%- endif %}
+    install_docs(app)
     return app

@@ -54,7 +54,17 @@ class Settings(AuthSettings):
         description="Public client ID that /docs uses to log in at the provider (authorization code + PKCE).",
     )
     swagger_scopes: Words = Field(
-        default="openid", validate_default=True, description="Scopes /docs asks for, space-separated."
+        default="",
+        validate_default=True,
+        description="Scopes /docs asks for, space-separated; empty: openid and every scope a route requires.",
+    )
+    swagger_scope_prefix: str = Field(
+        default="{{ cookiecutter.__swagger_scope_prefix }}",
+        description="Put before each route's scope in the /docs login (Entra ID: the API's Application ID URI and /).",
+    )
+    swagger_audience_parameter: str = Field(
+        default="{{ cookiecutter.__swagger_audience_parameter }}",
+        description="Login parameter that names AUTH_AUDIENCE to the provider (Auth0: audience); empty sends none.",
     )
     dpop: Literal["off", "allowed", "required"] = Field(
         default="off", description="DPoP sender-constrained tokens (RFC 9449): off, allowed beside Bearer, or required."

@@ -1,0 +1,70 @@
+// A real OpenID provider (npm `oidc-provider` 8.x) on 127.0.0.1, for the browser tests.
+// Usage: node provider.mjs CONFIG.json   (tests/oidc_provider.py writes the config)
+// Prints one JSON line {"issuer": ...} on stdout once it listens; logs errors on stderr.
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const issuer = `http://127.0.0.1:${config.port}`;
+
+// A fresh key per algorithm at every start: a restart is a key rotation.
+function signingKey(alg) {
+  const [type, options] = {
+    RS256: ['rsa', { modulusLength: 2048 }],
+    PS256: ['rsa', { modulusLength: 2048 }],
+    ES256: ['ec', { namedCurve: 'P-256' }],
+    EdDSA: ['ed25519', {}],
+  }[alg];
+  const { privateKey } = generateKeyPairSync(type, options);
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg, use: 'sig' };
+}
+
+const resource = config.resource;
+const provider = new Provider(issuer, {
+  clients: config.clients,
+  jwks: { keys: config.algs.map(signingKey) },
+  cookies: { keys: [randomBytes(32).toString('hex')] },
+  clientDefaults: { id_token_signed_response_alg: config.algs[0] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  // Put email/name in the ID token, as Google and Entra ID do, not only behind userinfo.
+  conformIdTokenClaims: false,
+  pkce: { required: () => true },
+  // Swagger UI exchanges the code from the browser, so the token endpoint needs CORS: allowed, as
+  // Keycloak's "+" web origin does, for the origins of the client's redirect URIs and no others.
+  clientBasedCORS: (ctx, origin, client) => client.redirectUris.some((uri) => new URL(uri).origin === origin),
+  findAccount: async (ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, email: `${id}@example.test`, email_verified: true, name: id }),
+  }),
+  features: {
+    devInteractions: { enabled: true }, // its own login page: any login, any password
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => resource, // clients need not send `resource`
+      useGrantedResource: () => true,
+      getResourceServerInfo: () => ({
+        scope: config.scopes,
+        audience: config.audience,
+        accessTokenFormat: 'jwt',
+        accessTokenTTL: config.access_token_ttl ?? 600,
+        jwt: { sign: { alg: config.access_token_alg ?? config.algs[0] } },
+      }),
+    },
+  },
+});
+
+for (const event of ['server_error', 'authorization.error', 'grant.error', 'introspection.error']) {
+  provider.on(event, (ctx, err) => console.error(`${event}: ${err?.message} ${err?.error_description ?? ''}`));
+}
+
+const server = provider.listen(config.port, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ issuer })}\n`);
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}

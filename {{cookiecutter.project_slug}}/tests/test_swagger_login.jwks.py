@@ -1,0 +1,76 @@
+"""In headless Chromium, /docs logs in at a real OpenID provider and calls the API with the token.
+
+The provider (npm ``oidc-provider`` on 127.0.0.1) knows the public client that /docs uses, with the
+exact redirect URI of the page's origin, and allows that origin on its token endpoint (CORS), as the
+README asks of yours. Nothing but 127.0.0.1 resolves in this browser, so the page needs no CDN either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
+
+from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.verifier import Settings
+
+from .browser import chromium
+from .oidc_provider import log_in_at_provider, oidc_provider
+from .support import AUDIENCE, free_port, serving
+from .swagger_page import SwaggerPage
+
+CLIENT_ID = "swagger-docs"
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
+
+
+@pytest.fixture
+def service() -> Iterator[tuple[str, str]]:
+    """The service, logging in at the provider from /docs: yields its base URL and the provider's issuer."""
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/docs/oauth2-redirect"
+    with oidc_provider(CLIENT_ID, [redirect_uri], audience=AUDIENCE, scopes="items:read") as issuer:
+        # This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
+        settings = Settings(
+            _env_file=None,
+            issuer=issuer,
+            audience=AUDIENCE,
+            jwks_url=None,
+            audience_claim="aud",
+            scope_claims="scope",
+            required_claims="",
+            swagger_client_id=CLIENT_ID,
+            swagger_scope_prefix="",
+        )
+        with serving(create_app(settings), port) as base_url:
+            yield base_url, issuer
+
+
+def test_docs_log_in_at_the_provider_with_pkce_then_call_the_api(browser: WebDriver, service: tuple[str, str]) -> None:
+    base_url, issuer = service
+    page = SwaggerPage(browser, f"{base_url}/docs")
+    before = page.execute("me", "read_me_me_get")
+    login = page.scheme(page.open_authorize_dialog(), "ProviderLogin")
+    scopes, labels = page.scopes(login), page.shown_labels(login)
+    page.log_in_with_code_flow(login, lambda popup: log_in_at_provider(popup, "carol"))
+    me_status, me_body = page.execute("me", "read_me_me_get")
+    items_status, items_body = page.execute("items", "list_items_items_get")
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+
+    assert before[0] == 401
+    # The scopes default to openid and the route's own, each described, not named twice.
+    assert [name for name, _ in scopes] == ["openid", "items:read"]
+    assert all(description and description != name for name, description in scopes)
+    # A public client: no secret field to show "******" after the login.
+    assert "client_id:" in labels
+    assert "client_secret:" not in labels
+    assert (me_status, json.loads(me_body)["sub"]) == (200, "carol")
+    assert (items_status, json.loads(items_body)[0]["name"]) == (200, "hammer")
+    assert {urlsplit(url).netloc for url in loaded} <= {urlsplit(base_url).netloc, urlsplit(issuer).netloc}
