@@ -66,7 +66,7 @@ AWKWARD_NAMES = {
 }
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 TAGS = "hs256|jwks|dev|none|password|oidc"
-MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:\+(?:{TAGS}))*(?:\.|$)")
+MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:[+,](?:{TAGS}))*(?:\.|$)")
 # What every login bake holds, and what none may.
 LOGIN_FILES = [
     "src/{pkg}/db.py",
