@@ -100,7 +100,7 @@ class UpstreamProvider:
 
     def start(self) -> None:
         config_file = self.workdir / "config.json"
-        config = {"host": "127.0.0.1", "port": self.port, **asdict(self.config)}
+        config = {"host": "127.0.0.1", "port": self.port, "keys_file": str(self.keys_file), **asdict(self.config)}
         config["clients"] = [client.metadata() for client in self.config.clients]
         config_file.write_text(json.dumps(config), encoding="utf-8")
         with (self.workdir / "provider.log").open("a") as log:
@@ -134,6 +134,15 @@ class UpstreamProvider:
         self.stop()
         self.config = replace(self.config, **changes)
         self.start()
+
+    @property
+    def keys_file(self) -> Path:
+        return self.workdir / "keys.json"
+
+    def private_keys(self) -> list[dict[str, Any]]:
+        """The private JWKs the provider signs with now (the first signs ID tokens)."""
+        keys: list[dict[str, Any]] = json.loads(self.keys_file.read_text(encoding="utf-8"))["keys"]
+        return keys
 
     def log(self) -> str:
         return (self.workdir / "provider.log").read_text(encoding="utf-8")

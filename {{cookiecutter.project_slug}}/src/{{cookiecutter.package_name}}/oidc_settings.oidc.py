@@ -37,6 +37,8 @@ class Settings(LoginSettings):
     @field_validator("login_issuer", "login_redirect_uri")
     @classmethod
     def _secure_url(cls, value: str) -> str:
+        if urlsplit(value).fragment:
+            raise ValueError(f"{value!r} must not have a #fragment")
         return check_url(value)
 
     @field_validator("login_client_secret")

@@ -2,7 +2,7 @@
 // Usage: node provider.mjs CONFIG.json   (tests/upstream.py writes the config)
 // Prints one JSON line {"issuer": ...} on stdout once it listens; logs errors on stderr.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import Provider from 'oidc-provider';
 
@@ -20,9 +20,12 @@ function signingKey(alg) {
 }
 
 const users = config.users ?? {};
+const keys = config.algs.map(signingKey);
+// The tests sign ID tokens of their own with these keys, to check what the service refuses.
+writeFileSync(config.keys_file, JSON.stringify({ keys }));
 const provider = new Provider(issuer, {
   clients: config.clients,
-  jwks: { keys: config.algs.map(signingKey) },
+  jwks: { keys },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   clientDefaults: { id_token_signed_response_alg: config.algs[0] },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
