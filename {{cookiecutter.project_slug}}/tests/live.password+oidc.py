@@ -32,9 +32,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(app: FastAPI, timeout: float = 20.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread on a free loopback port; yield its base URL."""
-    port = free_port()
+def serving(app: FastAPI, timeout: float = 20.0, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a loopback port (a free one by default); yield its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

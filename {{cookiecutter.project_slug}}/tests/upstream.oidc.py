@@ -31,7 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
-from .live_server import free_port
+from .live import free_port
 
 NODE_DIR = Path(__file__).with_name("oidc_provider")
 START_TIMEOUT = 20.0

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ..db import SessionDep
 from ..identities import user_for
@@ -32,6 +32,7 @@ from ..oauth_errors import NO_STORE, OAuthError, OAuthRoute, invalid_grant, unav
 from ..oidc_client import OidcClient
 from ..oidc_settings import Settings
 from ..sessions import Sessions, TokenResponse
+from .token import read_body
 
 logger = logging.getLogger(__name__)
 
@@ -115,10 +116,29 @@ async def _finish_login(request: Request, response: Response, db: SessionDep, co
     return tokens
 
 
-@router.post("/authorize", responses={400: {"description": "RFC 6749 error"}, 503: {"description": "Provider down"}})
-async def authorize(body: AuthorizationResponse, request: Request, response: Response, db: SessionDep) -> TokenResponse:
+AUTHORIZATION_RESPONSE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": AuthorizationResponse.model_json_schema()}},
+}
+
+
+@router.post(
+    "/authorize",
+    openapi_extra={"requestBody": AUTHORIZATION_RESPONSE_BODY},
+    responses={400: {"description": "RFC 6749 error"}, 413: {}, 503: {"description": "Provider down"}},
+)
+async def authorize(request: Request, response: Response, db: SessionDep) -> TokenResponse:
     """Finish a login with the ``code`` and ``state`` a front-end page received from the provider."""
-    return await _finish_login(request, response, db, body.code, body.state)
+    settings: Settings = request.app.state.accounts.settings
+    # Read here, not by FastAPI, so that a body over the cap is refused (413) before it is all in memory.
+    body = await read_body(request, settings.max_form_bytes)
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+        raise OAuthError("invalid_request", "The body must be application/json.", reason="wrong_content_type")
+    try:
+        sent = AuthorizationResponse.model_validate_json(body)
+    except ValidationError:
+        raise OAuthError("invalid_request", "The body must be {code, state}.", reason="malformed_json") from None
+    return await _finish_login(request, response, db, sent.code, sent.state)
 
 
 @router.get("/authorize", responses={400: {"description": "RFC 6749 error"}, 503: {"description": "Provider down"}})
