@@ -321,6 +321,17 @@ def test_provider_down_at_authorize_is_503_with_retry_after(
     assert int(response.headers["retry-after"]) >= 1
 
 
+def test_a_provider_that_hangs_is_503_within_the_timeout(
+    service: str, provider: UpstreamProvider, browser: httpx2.Client
+) -> None:
+    back = at_provider(browser, service)
+    started = time.monotonic()
+    with provider.paused():
+        response = browser.get(back)
+    assert_oauth_error(response, 503, "temporarily_unavailable")
+    assert time.monotonic() - started < 8  # the token request gives up after 3 s
+
+
 def test_logins_go_on_after_the_provider_rotates_its_keys(
     service: str, provider: UpstreamProvider, browser: httpx2.Client
 ) -> None:

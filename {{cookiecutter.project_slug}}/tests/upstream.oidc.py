@@ -3,7 +3,7 @@
 ``oidc_provider/provider.mjs`` configures it; ``npm ci`` installs it from the
 lock file on first use. ``running_provider(...)`` starts it on a free port and
 yields an ``UpstreamProvider`` (its ``issuer``; ``stop``/``start``/``restart``,
-and every restart is a key rotation). ``log_in_over_http`` goes through its own
+and every restart is a key rotation; ``paused()`` makes it hang). ``log_in_over_http`` goes through its own
 login and consent pages without a browser; ``log_in_in_browser`` does the same
 in selenium.
 """
@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -128,6 +129,16 @@ class UpstreamProvider:
         if self._process.stdout is not None:
             self._process.stdout.close()
         self._process = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Freeze the process for the block: connections are accepted by the kernel, never answered."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._process.send_signal(signal.SIGCONT)
 
     def restart(self, **changes: Any) -> None:
         """Stop, then start on the same port with new keys (and any ``ProviderConfig`` changes)."""

@@ -9,6 +9,7 @@ provider that cannot be reached raises ``ProviderUnavailableError`` (503).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -123,16 +124,19 @@ class OidcClient:
         return id_token
 
     async def _post(self, url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
-        """POST a form; the status and the JSON body (None unless JSON), read up to a size cap."""
+        """POST a form; the status and the JSON body (None unless JSON), read up to a size cap and a deadline."""
         try:
-            async with self._http.stream("POST", url, data=form, headers=headers) as response:
+            async with (
+                asyncio.timeout(self.policy.http_timeout),
+                self._http.stream("POST", url, data=form, headers=headers) as response,
+            ):
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > MAX_RESPONSE_BYTES:
                         raise LoginRefusedError("token_response_too_large")
                 status = response.status_code
-        except httpx2.HTTPError as exc:
+        except (httpx2.HTTPError, TimeoutError) as exc:
             logger.warning("login token endpoint unreachable error=%s", type(exc).__name__)
             raise ProviderUnavailableError("token_endpoint_unreachable", self._retry_after) from None
         try:
