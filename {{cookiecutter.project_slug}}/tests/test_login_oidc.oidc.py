@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.db import create_engine
 from {{ cookiecutter.package_name }}.oidc_settings import Settings
 
 from .browser import chromium
+from .fixtures import BACKENDS
 from .live import free_port, serving
 from .support import AppFactory, bearer
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_in_browser, log_in_over_http, running_provider
@@ -38,6 +39,10 @@ FRONT_END = f"{BASE}/signed-in"  # a front-end page that posts code and state to
 CLIENT = Client("svc", "svc-client-secret-0123456789abcdef", [REDIRECT_URI, FRONT_END])
 POST_CLIENT = Client("svc-post", "svc-post-secret-0123456789abcdef", [REDIRECT_URI], "client_secret_post")
 UNVERIFIED = {"dora": {"email_verified": False}}
+
+
+# The flows that write to the database run on SQLite and on PostgreSQL; the rest on SQLite.
+ON_BOTH_DATABASES = pytest.mark.parametrize("backend", BACKENDS)
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +139,7 @@ def test_login_url_asks_for_a_code_with_pkce_and_binds_the_browser(service: str,
     assert response.headers["cache-control"] == "no-store"
 
 
+@ON_BOTH_DATABASES
 def test_round_trip_gives_the_service_tokens_for_the_provider_user(
     service: str, browser: httpx2.Client, settings: Settings
 ) -> None:
@@ -156,6 +162,7 @@ def test_round_trip_gives_the_service_tokens_for_the_provider_user(
     assert refreshed.status_code == 200, refreshed.text
 
 
+@ON_BOTH_DATABASES
 def test_the_same_provider_user_is_the_same_user_with_the_new_user_scopes(
     make_app: AppFactory, browser: httpx2.Client, settings: Settings
 ) -> None:
@@ -172,6 +179,7 @@ def test_the_same_provider_user_is_the_same_user_with_the_new_user_scopes(
     assert items.status_code == 200
 
 
+@ON_BOTH_DATABASES
 def test_a_front_end_page_posts_code_and_state(make_app: AppFactory, browser: httpx2.Client) -> None:
     with serving(make_app(login_redirect_uri=FRONT_END), port=PORT) as base:
         back = at_provider(browser, base, "alice", redirect_uri=FRONT_END)
@@ -180,6 +188,7 @@ def test_a_front_end_page_posts_code_and_state(make_app: AppFactory, browser: ht
     assert response.json()["access_token"]
 
 
+@ON_BOTH_DATABASES
 def test_a_replayed_state_is_refused(service: str, browser: httpx2.Client) -> None:
     back = at_provider(browser, service)
     binding = {"login_binding": browser.cookies.get("login_binding", path="/") or ""}
@@ -188,6 +197,7 @@ def test_a_replayed_state_is_refused(service: str, browser: httpx2.Client) -> No
     assert_oauth_error(replayed, 400, "invalid_request")
 
 
+@ON_BOTH_DATABASES
 def test_code_and_state_without_the_browsers_cookie_are_refused(service: str, browser: httpx2.Client) -> None:
     """Login CSRF: a victim's browser is sent the attacker's code and state, without the attacker's cookie."""
     back = at_provider(browser, service)
@@ -199,12 +209,14 @@ def test_code_and_state_without_the_browsers_cookie_are_refused(service: str, br
     assert browser.get(back).status_code == 200
 
 
+@ON_BOTH_DATABASES
 def test_an_expired_login_is_refused(service: str, browser: httpx2.Client, settings: Settings) -> None:
     back = at_provider(browser, service)
     run_sql(settings, "UPDATE login_transactions SET expires_at = :now", now=int(time.time()))
     assert_oauth_error(browser.get(back), 400, "invalid_request")
 
 
+@ON_BOTH_DATABASES
 def test_an_id_token_with_another_nonce_is_refused(service: str, browser: httpx2.Client, settings: Settings) -> None:
     back = at_provider(browser, service)
     run_sql(settings, "UPDATE login_transactions SET nonce = 'not-the-nonce-the-provider-saw'")
@@ -217,6 +229,7 @@ def test_a_code_the_provider_refuses_is_invalid_grant(service: str, browser: htt
     assert_oauth_error(forged, 400, "invalid_grant")
 
 
+@ON_BOTH_DATABASES
 def test_the_providers_error_is_passed_on_and_spends_the_login(service: str, browser: httpx2.Client) -> None:
     login = browser.get(f"{service}/login")
     back = log_in_over_http(browser, login.json()["url"], REDIRECT_URI, "alice", cancel=True)
@@ -274,6 +287,7 @@ def test_an_unverified_email_is_not_taken(service: str, browser: httpx2.Client, 
     assert (user["subject"], user["email"]) == ("dora", None)
 
 
+@ON_BOTH_DATABASES
 def test_a_disabled_user_cannot_log_in(service: str, browser: httpx2.Client, settings: Settings) -> None:
     assert browser.get(at_provider(browser, service, "gina")).status_code == 200
     run_sql(settings, "UPDATE users SET disabled = :yes", yes=True)
