@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -198,10 +199,14 @@ def test_a_replayed_state_is_refused(service: str, browser: httpx2.Client) -> No
 
 
 @ON_BOTH_DATABASES
-def test_code_and_state_without_the_browsers_cookie_are_refused(service: str, browser: httpx2.Client) -> None:
+def test_code_and_state_without_the_browsers_cookie_are_refused(
+    service: str, browser: httpx2.Client, caplog: pytest.LogCaptureFixture
+) -> None:
     """Login CSRF: a victim's browser is sent the attacker's code and state, without the attacker's cookie."""
     back = at_provider(browser, service)
-    assert_oauth_error(httpx2.get(back), 400, "invalid_request")
+    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.package_name }}.oauth_errors"):
+        assert_oauth_error(httpx2.get(back), 400, "invalid_request")
+    assert "reason=binding_cookie_missing" in caplog.text
     with httpx2.Client() as other_browser:
         other_browser.get(f"{service}/login")  # a binding of its own, for another login
         assert_oauth_error(other_browser.get(back), 400, "invalid_request")

@@ -6,6 +6,7 @@ A database that is away gets 503 with ``Retry-After``, never a 500.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from .db import UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 RETRY_AFTER_SECONDS = 5
@@ -80,6 +83,9 @@ class OAuthRoute(APIRoute):
 
 async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)  # noqa: S101 - registered for OAuthError only
+    # The reason is ours (a short code), never a credential: safe to log, and what an operator needs.
+    level = logging.WARNING if exc.status >= 500 else logging.INFO
+    logger.log(level, "login refused status=%d error=%s reason=%s", exc.status, exc.error, exc.reason)
     return oauth_error_response(exc)
 
 
