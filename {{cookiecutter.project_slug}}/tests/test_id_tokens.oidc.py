@@ -91,6 +91,7 @@ async def test_a_good_id_token_names_the_identity(provider: UpstreamProvider, ve
         ({"exp": int(time.time()) - 3600}, "id_token_expired"),
         ({"exp": None}, "id_token_exp_missing"),
         ({"iat": int(time.time()) + 3600}, "id_token_issued_in_future"),
+        ({"exp": int(time.time()) + 30 * 24 * 3600}, "id_token_lifetime_too_long"),
         ({"nonce": "another-login's-nonce"}, "id_token_nonce_mismatch"),
         ({"nonce": None}, "id_token_nonce_mismatch"),
         ({"nonce": 1}, "id_token_nonce_mismatch"),

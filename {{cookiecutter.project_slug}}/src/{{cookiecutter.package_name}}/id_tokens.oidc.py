@@ -20,8 +20,12 @@ from .jwks_cache import JwksCache
 from .login_errors import LoginRefusedError, ProviderUnavailableError
 
 # Asymmetric only: an HS256 ID token would be signed with our client secret, which we never verify with.
-ID_TOKEN_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
+ID_TOKEN_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 MAX_ID_TOKEN_BYTES = 16 * 1024
+# An ID token is read once, right after it is issued; none of a day's lifetime is plausible.
+MAX_ID_TOKEN_LIFETIME = 24 * 3600
 MAX_SUBJECT_LENGTH = 255  # OpenID Connect Core §2
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
@@ -57,7 +61,12 @@ class IdTokenVerifier:
         self.jwks = jwks
         self.client_id = client_id
         self.rules = ClaimRules(
-            issuers=frozenset({issuer}), audience=client_id, leeway=leeway, require_exp=True, scope_paths=()
+            issuers=frozenset({issuer}),
+            audience=client_id,
+            leeway=leeway,
+            require_exp=True,
+            scope_paths=(),
+            max_lifetime=MAX_ID_TOKEN_LIFETIME,
         )
 
     async def verify(self, id_token: str, nonce: str) -> Identity:

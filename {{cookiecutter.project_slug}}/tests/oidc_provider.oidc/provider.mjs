@@ -13,7 +13,9 @@ const issuer = `http://${config.host}:${config.port}`;
 function signingKey(alg) {
   const [type, options] = {
     RS256: ['rsa', { modulusLength: 2048 }],
+    PS256: ['rsa', { modulusLength: 2048 }],
     ES256: ['ec', { namedCurve: 'P-256' }],
+    EdDSA: ['ed25519', {}],
   }[alg];
   const { privateKey } = generateKeyPairSync(type, options);
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg, use: 'sig' };
