@@ -5,7 +5,8 @@ name: ``verifier.jwks.py`` to mode jwks, ``mint.hs256+dev.py`` to modes hs256
 and dev, ``db.password+oidc.py`` to logins password and oidc. One is kept, as
 ``stem.ext``, when for each question its tags mention the chosen answer is
 among them; every other one is deleted, so the project holds no code for
-answers it did not choose.
+answers it did not choose. A name may list alternatives, separated by commas:
+``jwks_cache.jwks,oidc.py`` is kept for mode jwks, and for the oidc login.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any
 AXES = {"auth_mode": ("hs256", "jwks", "dev"), "login": ("none", "password", "oidc")}
 AXIS_OF = {answer: axis for axis, answers in AXES.items() for answer in answers}
 _TAG = "|".join(AXIS_OF)
-TAGGED = re.compile(rf"(?P<stem>[^.]+)\.(?P<tags>(?:{_TAG})(?:\+(?:{_TAG}))*)(?P<ext>\..+)?")
+_TAGS = rf"(?:{_TAG})(?:\+(?:{_TAG}))*"
+TAGGED = re.compile(rf"(?P<stem>[^.]+)\.(?P<tags>{_TAGS}(?:,{_TAGS})*)(?P<ext>\..+)?")
 # Keys of the cookiecutter context that describe this machine or one bake, not the project.
 MACHINE_KEYS = ("_output_dir", "_repo_dir", "_checkout", "_commit")
 # Cookiecutter's shorthands for git hosts; cruft needs the URL they stand for.
@@ -31,12 +33,17 @@ ABBREVIATIONS = {"gh": "https://github.com/{}.git", "gl": "https://gitlab.com/{}
 REMOTE_TEMPLATE = re.compile(r"(?:https|http|ssh|git)://[^/\s]+/\S+|[\w.-]+@[\w.-]+:\S+")
 
 
-def wanted(tags: str, chosen: dict[str, str]) -> bool:
+def fits(tags: str, chosen: dict[str, str]) -> bool:
     """Whether a ``+``-joined tag list fits the chosen answers, question by question."""
     named: dict[str, set[str]] = {}
     for tag in tags.split("+"):
         named.setdefault(AXIS_OF[tag], set()).add(tag)
     return all(chosen[axis] in answers for axis, answers in named.items())
+
+
+def wanted(tags: str, chosen: dict[str, str]) -> bool:
+    """Whether any of the comma-separated alternatives fits the chosen answers."""
+    return any(fits(alternative, chosen) for alternative in tags.split(","))
 
 
 def apply_tags(root: Path, chosen: dict[str, str]) -> None:

@@ -76,7 +76,7 @@ AWKWARD_NAMES = {
 }
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 TAGS = "hs256|jwks|dev|none|password|oidc"
-MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:\+(?:{TAGS}))*(?:\.|$)")
+MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:[+,](?:{TAGS}))*(?:\.|$)")
 # What every login bake holds, and what none may.
 LOGIN_FILES = [
     "src/{pkg}/db.py",
@@ -222,7 +222,7 @@ def test_a_bake_without_login_holds_no_login_code(cookies: Cookies) -> None:
         assert not LOGIN_WORDS.search(text), f"{name} mentions {LOGIN_WORDS.search(text)}"
 
 
-@pytest.mark.parametrize("login", ["password"])
+@pytest.mark.parametrize("login", ["password", "oidc"])
 def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, login: str) -> None:
     project = bake_ok(cookies, auth_mode="hs256", login=login)
     files = files_of(project)
@@ -231,3 +231,32 @@ def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, logi
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     dependencies = " ".join(pyproject["project"]["dependencies"])
     assert all(name in dependencies for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"))
+
+
+OIDC_FILES = [
+    "src/{pkg}/oidc_settings.py",
+    "src/{pkg}/oidc_client.py",
+    "src/{pkg}/id_tokens.py",
+    "src/{pkg}/login_transactions.py",
+    "src/{pkg}/identities.py",
+    "src/{pkg}/jwks_cache.py",
+    "src/{pkg}/endpoints/login.py",
+    "src/{pkg}/migrations/versions/v0002_oidc_login.py",
+    "tests/test_login_oidc.py",
+    "tests/upstream.py",
+    "tests/oidc_provider/package.json",
+    "tests/oidc_provider/package-lock.json",
+    "tests/oidc_provider/provider.mjs",
+]
+
+
+@pytest.mark.parametrize("login", ["none", "password", "oidc"])
+def test_only_an_oidc_bake_holds_the_oidc_login_and_its_provider(cookies: Cookies, login: str) -> None:
+    project = bake_ok(cookies, auth_mode="hs256", login=login)
+    files = files_of(project)
+    oidc = {name.format(pkg="jwt_service") for name in OIDC_FILES}
+    assert oidc & files == (oidc if login == "oidc" else set())
+    assert (project / "tests/oidc_provider").exists() is (login == "oidc")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
+    assert needs_http_client is (login == "oidc")

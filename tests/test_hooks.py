@@ -136,6 +136,25 @@ def test_apply_tags_keeps_a_file_when_every_question_its_tags_name_fits(
     assert not [path for path in tmp_path.rglob("*") if post_gen.TAGGED.fullmatch(path.name)]
 
 
+@pytest.mark.parametrize(
+    ("chosen", "kept"),
+    [
+        ({"auth_mode": "jwks", "login": "none"}, True),
+        ({"auth_mode": "hs256", "login": "oidc"}, True),
+        ({"auth_mode": "hs256", "login": "none"}, False),
+        ({"auth_mode": "hs256", "login": "password"}, False),
+        ({"auth_mode": "dev", "login": "none"}, False),
+    ],
+)
+def test_comma_separated_alternatives_keep_a_file_when_any_fits(
+    tmp_path: Path, chosen: dict[str, str], kept: bool
+) -> None:
+    tagged_tree(tmp_path, ["jwks_cache.jwks,oidc.py", "cache_tests.hs256+none,jwks.py"])
+    post_gen.apply_tags(tmp_path, chosen)
+    assert ("jwks_cache.py" in tree(tmp_path)) is kept
+    assert ("cache_tests.py" in tree(tmp_path)) is (chosen["login"] == "none" and chosen["auth_mode"] != "dev")
+
+
 def test_fixtures_of_a_login_bake_are_the_login_ones(tmp_path: Path) -> None:
     tagged_tree(tmp_path, LOGIN_TREE)
     post_gen.apply_tags(tmp_path, {"auth_mode": "hs256", "login": "password"})

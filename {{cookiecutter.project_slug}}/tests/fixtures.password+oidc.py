@@ -11,6 +11,7 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,6 +22,9 @@ from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
 
 from .postgres import PostgresServer, require_bindir, running_postgres
 from .support import AUDIENCE, ISSUER, Signer
+
+# The login's own fixtures: what it adds to the settings (``login_settings``), and its peers.
+pytest_plugins = ["tests.login_fixtures"]
 
 # Any change to a signed token's text must be refused.
 SIGNATURES_CHECKED = True
@@ -88,8 +92,10 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, secret=SECRET, issuer=ISSUER, audience=AUDIENCE, database_url=database_url)
+def settings(database_url: str, login_settings: dict[str, Any]) -> Settings:
+    return Settings(
+        _env_file=None, secret=SECRET, issuer=ISSUER, audience=AUDIENCE, database_url=database_url, **login_settings
+    )
 
 
 @pytest.fixture

@@ -23,9 +23,12 @@ from .docs import install_docs
 {%- if cookiecutter.auth_mode == "jwks" %}
 from .dpop import DpopPresentation
 {%- endif %}
-from .endpoints import health, hello, items, me, {% if cookiecutter.login != "none" %}token, {% endif %}ws
+from .endpoints import health, hello, items, {% if cookiecutter.login == "oidc" %}login, {% endif %}me, {% if cookiecutter.login != "none" %}token, {% endif %}ws
 {%- if cookiecutter.login != "none" %}
 from .oauth_errors import install_oauth_errors
+{%- endif %}
+{%- if cookiecutter.login == "oidc" %}
+from .oidc_client import OidcClient
 {%- endif %}
 {%- if cookiecutter.login == "password" %}
 from .password_login import install_password_login
@@ -53,16 +56,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- if cookiecutter.login != "none" %}
     accounts = Accounts(settings)
 {%- endif %}
+{%- if cookiecutter.login == "oidc" %}
+    oidc = OidcClient(settings)
+{%- endif %}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await verifier.start()
 {%- if cookiecutter.login != "none" %}
         await accounts.start()
+{%- endif %}
+{%- if cookiecutter.login == "oidc" %}
+        await oidc.start()
+{%- endif %}
         yield
+{%- if cookiecutter.login == "oidc" %}
+        await oidc.aclose()
+{%- endif %}
+{%- if cookiecutter.login != "none" %}
         await accounts.aclose()
-{%- else %}
-        yield
 {%- endif %}
         await verifier.aclose()
 
@@ -80,10 +92,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- else %}
     app.state.authenticator = Authenticator(settings, verifier)
 {%- endif %}
+{%- if cookiecutter.login == "oidc" %}
+    app.state.oidc = oidc
+{%- endif %}
 
     app.include_router(health.router)
 {%- if cookiecutter.login != "none" %}
     app.include_router(token.router)
+{%- endif %}
+{%- if cookiecutter.login == "oidc" %}
+    app.include_router(login.router)
 {%- endif %}
     app.include_router(hello.router, prefix="/hello", dependencies=PROTECTED)
     app.include_router(me.router, prefix="/me", dependencies=PROTECTED)

@@ -6,10 +6,18 @@ A database that is away gets 503 with ``Retry-After``, never a 500.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from .db import UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 RETRY_AFTER_SECONDS = 5
@@ -40,13 +48,13 @@ def invalid_grant(reason: str) -> OAuthError:
     return OAuthError("invalid_grant", "The credentials or the refresh token are not valid.", reason=reason)
 
 
-def unavailable(reason: str = "database_unavailable") -> OAuthError:
+def unavailable(reason: str = "database_unavailable", retry_after: int = RETRY_AFTER_SECONDS) -> OAuthError:
     return OAuthError(
         "temporarily_unavailable",
         "Logins are unavailable right now; try again later.",
         status=503,
         reason=reason,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -57,8 +65,27 @@ def oauth_error_response(error: OAuthError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers={**NO_STORE, **error.headers})
 
 
+class OAuthRoute(APIRoute):
+    """Malformed input gets 400 ``invalid_request``, not FastAPI's 422: ``APIRouter(route_class=OAuthRoute)``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (RequestValidationError, HTTPException):
+                error = OAuthError("invalid_request", "The request is malformed.", reason="malformed_request")
+                return oauth_error_response(error)
+
+        return handle
+
+
 async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OAuthError)  # noqa: S101 - registered for OAuthError only
+    # The reason is ours (a short code), never a credential: safe to log, and what an operator needs.
+    level = logging.WARNING if exc.status >= 500 else logging.INFO
+    logger.log(level, "login refused status=%d error=%s reason=%s", exc.status, exc.error, exc.reason)
     return oauth_error_response(exc)
 
 

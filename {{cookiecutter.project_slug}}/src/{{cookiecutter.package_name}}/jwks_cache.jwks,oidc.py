@@ -346,6 +346,17 @@ class JwksCache:
         if (keyset.fingerprint if keyset is not None else None) != old:
             self._generation += 1
 
+    async def discovered(self) -> Discovery:
+        """The provider's endpoints, discovering them first if need be (as the failure backoff allows).
+
+        Raises ``KeyUnavailableError`` while the provider cannot be reached.
+        """
+        if self._discovery is None:
+            await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
+        if self._discovery is None:
+            raise KeyUnavailableError(self._last_error or "no_discovery", self._retry_after())
+        return self._discovery
+
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
         keyset = self._current()
