@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from {{ cookiecutter.package_name }}.accounts import Accounts
@@ -186,3 +187,18 @@ def parse_sid(token: str) -> str:
     sid = parse(token, max_bytes=8192, algorithms=frozenset({"HS256"})).claims["sid"]
     assert isinstance(sid, str)
     return sid
+
+
+async def test_access_tokens_may_not_outlive_what_has_access_accepts(settings: Settings) -> None:
+    def with_lifetime(max_token_lifetime: float) -> Settings:
+        return Settings(
+            _env_file=None,
+            secret=settings.secret,
+            database_url=settings.database_url,
+            access_token_ttl=3600,
+            max_token_lifetime=max_token_lifetime,
+        )
+
+    assert with_lifetime(3600).access_token_ttl == 3600
+    with pytest.raises(ValidationError, match="AUTH_MAX_TOKEN_LIFETIME"):
+        with_lifetime(600)

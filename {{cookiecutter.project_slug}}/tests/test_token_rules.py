@@ -79,6 +79,8 @@ def test_id_tokens_are_refused_even_without_an_audience_check(settings: Settings
         lax = settings.model_copy(update={"audience": audience})
         id_tokens = [typed(lax, signer, "JWT", **{claim: "x"}) for claim in lax.id_token_claims]
         assert status(lax, *id_tokens) == [401] * len(id_tokens), audience
+    # Without its marker the same token passes with the audience check off: the marker made the refusal.
+    assert status(lax, typed(lax, signer, "JWT", audience=None)) == [200]
 
 
 def test_claims_outside_the_id_token_list_are_ordinary(settings: Settings, signer: Signer) -> None:

@@ -5,7 +5,7 @@ They extend the mode's ``Settings``; each login kind extends them again with its
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .verifier import Settings
@@ -45,3 +45,11 @@ class LoginSettings(Settings, DatabaseSettings):
         default=2, gt=0, le=60, description="How often each worker re-reads logouts and disabled users (SQLite)."
     )
     max_form_bytes: int = Field(default=4096, ge=1024, le=65536, description="Larger login bodies get 413.")
+
+    @model_validator(mode="after")
+    def _access_tokens_pass_has_access(self) -> LoginSettings:
+        if self.access_token_ttl > self.max_token_lifetime:
+            raise ValueError(
+                "AUTH_ACCESS_TOKEN_TTL exceeds AUTH_MAX_TOKEN_LIFETIME: the service would refuse its own tokens"
+            )
+        return self
