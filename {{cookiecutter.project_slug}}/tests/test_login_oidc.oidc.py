@@ -29,8 +29,7 @@ from {{ cookiecutter.package_name }}.oidc_settings import Settings
 
 from .browser import chromium
 from .fixtures import BACKENDS
-from .support import free_port, serving
-from .support import AppFactory, bearer
+from .support import AppFactory, bearer, free_port, serving
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_in_browser, log_in_over_http, running_provider
 
 PORT = free_port()
