@@ -26,6 +26,8 @@ from .support import Mint, bearer
 TIMEOUT = 1
 HEALTH = b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n"
 HALF_SENT = b"GET /health HTTP/1.1\r\nHost: te"
+# How late a close may come on a busy machine (CI runners, parallel test runs) and still be the deadline's.
+SLACK = 2
 OK = b"HTTP/1.1 200 OK\r\n"
 
 pytestmark = pytest.mark.anyio
@@ -68,7 +70,7 @@ async def connect(address: tuple[str, int]) -> AsyncIterator[Connect]:
 async def closed_after(reader: asyncio.StreamReader) -> float:
     """Seconds until the server closes the connection, reading whatever it sends until then."""
     started = time.monotonic()
-    async with asyncio.timeout(TIMEOUT + 2):
+    async with asyncio.timeout(TIMEOUT + 4):  # without the deadline it would never close: fail here
         while await reader.read(4096):
             pass
     return time.monotonic() - started
@@ -86,7 +88,7 @@ async def test_a_half_sent_request_is_closed_at_the_deadline(connect: Connect) -
     writer.write(HALF_SENT)
     waited = asyncio.create_task(closed_after(reader))
     assert await status(connect) == OK  # others are answered meanwhile
-    assert TIMEOUT - 0.2 <= await waited <= TIMEOUT + 1
+    assert TIMEOUT - 0.2 <= await waited <= TIMEOUT + SLACK
 
 
 async def test_a_request_sent_a_byte_at_a_time_is_closed_at_the_deadline(connect: Connect) -> None:
@@ -97,7 +99,7 @@ async def test_a_request_sent_a_byte_at_a_time_is_closed_at_the_deadline(connect
             break
         writer.write(bytes([byte]))
         await asyncio.sleep(0.05)
-    assert await waited <= TIMEOUT + 1
+    assert await waited <= TIMEOUT + SLACK
 
 
 async def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(connect: Connect) -> None:
@@ -107,7 +109,7 @@ async def test_each_request_on_a_kept_alive_connection_has_its_own_deadline(conn
     await reader.readuntil(b'{"status":"ok"}')
     await asyncio.sleep(TIMEOUT * 0.6)  # idle, within uvicorn's keep-alive timeout
     writer.write(HALF_SENT)
-    assert TIMEOUT - 0.2 <= await closed_after(reader) <= TIMEOUT + 1
+    assert TIMEOUT - 0.2 <= await closed_after(reader) <= TIMEOUT + SLACK
 
 
 async def test_a_websocket_outlives_the_deadline_of_its_handshake(address: tuple[str, int], mint: Mint) -> None:
