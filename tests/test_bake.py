@@ -61,7 +61,7 @@ ONLY_IN = {
         "tests/test_swagger_login.py",
         "tests/browser.py",
         "tests/swagger_page.py",
-        "tests/oidc_provider.py",
+        "tests/upstream.py",
         "tests/node/package.json",
         "tests/node/package-lock.json",
         "tests/node/provider.mjs",
@@ -244,9 +244,10 @@ OIDC_FILES = [
     "src/{pkg}/migrations/versions/v0002_oidc_login.py",
     "tests/test_login_oidc.py",
     "tests/upstream.py",
-    "tests/oidc_provider/package.json",
-    "tests/oidc_provider/package-lock.json",
-    "tests/oidc_provider/provider.mjs",
+    "tests/browser.py",
+    "tests/node/package.json",
+    "tests/node/package-lock.json",
+    "tests/node/provider.mjs",
 ]
 
 
@@ -256,7 +257,7 @@ def test_only_an_oidc_bake_holds_the_oidc_login_and_its_provider(cookies: Cookie
     files = files_of(project)
     oidc = {name.format(pkg="jwt_service") for name in OIDC_FILES}
     assert oidc & files == (oidc if login == "oidc" else set())
-    assert (project / "tests/oidc_provider").exists() is (login == "oidc")
+    assert (project / "tests/node").exists() is (login == "oidc")
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
     assert needs_http_client is (login == "oidc")

@@ -21,7 +21,8 @@ from {{ cookiecutter.package_name }}.login_errors import LoginRefusedError
 
 from .upstream import Client, ProviderConfig, UpstreamProvider, running_provider
 
-CLIENT = Client("svc", "svc-client-secret-0123456789abcdef", ["http://127.0.0.1:9/authorize"])
+SECRET = "svc-client-secret-0123456789abcdef"
+CLIENT = Client("svc", ["http://127.0.0.1:9/authorize"], client_secret=SECRET)
 NONCE = "the-nonce-this-login-sent"
 
 pytestmark = pytest.mark.anyio
@@ -113,7 +114,7 @@ async def test_id_tokens_the_provider_did_not_sign_are_refused(
     good = signed_by_provider(provider)
     header, claims, signature = good.split(".")
     other_claims = signed_by_provider(provider, sub="mallory").split(".")[1]
-    secret_key = tokens.load_key(CLIENT.client_secret, "HS256")
+    secret_key = tokens.load_key(SECRET, "HS256")
     forgeries = {
         "claims swapped under the signature": (f"{header}.{other_claims}.{signature}", "id_token_bad_signature"),
         "signature stripped (alg kept)": (f"{header}.{claims}.", "id_token_malformed"),

@@ -18,9 +18,9 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .browser import chromium
-from .oidc_provider import log_in_at_provider, oidc_provider
 from .support import AUDIENCE, free_port, serving
 from .swagger_page import SwaggerPage
+from .upstream import Client, ProviderConfig, log_in_at_provider, running_provider
 
 CLIENT_ID = "swagger-docs"
 
@@ -36,7 +36,12 @@ def service() -> Iterator[tuple[str, str]]:
     """The service, logging in at the provider from /docs: yields its base URL and the provider's issuer."""
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/docs/oauth2-redirect"
-    with oidc_provider(CLIENT_ID, [redirect_uri], audience=AUDIENCE, scopes="items:read") as issuer:
+    # A public client, as Swagger UI is; access tokens are JWTs for this API.
+    config = ProviderConfig(
+        clients=[Client(CLIENT_ID, [redirect_uri])], resource=AUDIENCE, audience=AUDIENCE, scopes="items:read"
+    )
+    with running_provider(config) as provider:
+        issuer = provider.issuer
         # This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
         settings = Settings(
             _env_file=None,

@@ -1,18 +1,20 @@
-"""The upstream OpenID provider of the login tests: the npm ``oidc-provider`` 8.x, run on 127.0.0.1.
+"""A real OpenID provider on 127.0.0.1 for the tests: the npm ``oidc-provider`` 8.x, run by ``node/provider.mjs``.
 
-``oidc_provider/provider.mjs`` configures it; ``npm ci`` installs it from the
-lock file on first use. ``running_provider(...)`` starts it on a free port and
-yields an ``UpstreamProvider`` (its ``issuer``; ``stop``/``start``/``restart``,
-and every restart is a key rotation; ``paused()`` makes it hang). ``log_in_over_http`` goes through its own
-login and consent pages without a browser; ``log_in_in_browser`` does the same
-in selenium.
+Unlike a stand-in, it has its own login and consent pages, authorization code + PKCE, CORS on its
+token endpoint for the origins of a client's redirect URIs and, given a ``resource``, JWT access
+tokens for that audience. ``npm ci`` installs it from the lock file on first use; without node and
+npm the tests that need it skip, and fail when ``CI`` is set.
+
+``running_provider(...)`` starts it on a free port and yields an ``UpstreamProvider``: its
+``issuer``; ``restart()``, which is a key rotation; ``stopped()`` and ``paused()``, which make it
+refuse connections or hang for a block; and the keys it signs with. ``log_in_over_http`` goes
+through its pages without a browser, ``log_in_at_provider`` in one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -22,72 +24,74 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 import httpx2
-import pytest
 from selenium.common.exceptions import NoSuchWindowException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
+from .browser import unavailable
 from .support import free_port
 
-NODE_DIR = Path(__file__).with_name("oidc_provider")
+NODE_DIR = Path(__file__).with_name("node")
 START_TIMEOUT = 20.0
 ANY_PASSWORD = "any"  # the provider's development login page takes any password
 
 
 @dataclass(frozen=True)
 class Client:
-    """A client registered at the provider."""
+    """A client registered at the provider: confidential with a secret, else public (PKCE only, like Swagger UI)."""
 
     client_id: str
-    client_secret: str
     redirect_uris: Sequence[str]
+    client_secret: str | None = None
     auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
 
     def metadata(self) -> dict[str, Any]:
+        secret = {"client_secret": self.client_secret} if self.client_secret else {}
         return {
             "client_id": self.client_id,
-            "client_secret": self.client_secret,
             "redirect_uris": list(self.redirect_uris),
             "grant_types": ["authorization_code"],
             "response_types": ["code"],
-            "token_endpoint_auth_method": self.auth_method,
+            "token_endpoint_auth_method": self.auth_method if self.client_secret else "none",
+            **secret,
         }
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """The provider's clients, signing algorithms (a fresh key each; the first signs ID tokens) and users."""
+    """The provider's clients, signing algorithms (a fresh key each; the first signs) and users.
+
+    With a ``resource``, access tokens are JWTs for ``audience``, with scopes taken from ``scopes``.
+    """
 
     clients: Sequence[Client]
     algs: Sequence[str] = ("RS256",)
     users: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # extra claims per login name
-
-
-def _skip_or_fail(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    resource: str | None = None
+    audience: str | None = None
+    scopes: str = ""
 
 
 def require_provider() -> str:
     """Path of ``node``, with ``oidc-provider`` installed by ``npm ci`` if need be; skip (fail on CI) without."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        _skip_or_fail("node and npm are needed for the OpenID provider of the login tests")
+        unavailable("node and npm are needed for the tests' OpenID provider")
     if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
         done = subprocess.run(  # noqa: S603 - npm, our own lock file
             [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
             capture_output=True,
             text=True,
+            timeout=300,
             check=False,
         )
         if done.returncode != 0:
-            _skip_or_fail(f"npm ci --prefix {NODE_DIR} failed: {done.stderr.strip()[-500:]}")
+            unavailable(f"npm ci --prefix {NODE_DIR} failed: {done.stderr.strip()[-500:]}")
     return node
 
 
@@ -101,7 +105,7 @@ class UpstreamProvider:
 
     def start(self) -> None:
         config_file = self.workdir / "config.json"
-        config = {"host": "127.0.0.1", "port": self.port, "keys_file": str(self.keys_file), **asdict(self.config)}
+        config = {"port": self.port, "keys_file": str(self.keys_file), **asdict(self.config)}
         config["clients"] = [client.metadata() for client in self.config.clients]
         config_file.write_text(json.dumps(config), encoding="utf-8")
         with (self.workdir / "provider.log").open("a") as log:
@@ -129,6 +133,15 @@ class UpstreamProvider:
         if self._process.stdout is not None:
             self._process.stdout.close()
         self._process = None
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Stop the provider for the block (connections refused), then start it again with new keys."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -233,7 +246,7 @@ def log_in_over_http(
     raise AssertionError("too many steps at the provider")
 
 
-def log_in_in_browser(driver: WebDriver, username: str) -> None:
+def log_in_at_provider(driver: WebDriver, username: str) -> None:
     """On the provider's login page in a browser: sign in, then consent if asked."""
     wait = WebDriverWait(driver, 15)
     wait.until(lambda d: d.find_elements(By.NAME, "login"))

@@ -1,8 +1,8 @@
-// A real OpenID provider (npm `oidc-provider` 8.x) on 127.0.0.1, for the browser tests.
-// Usage: node provider.mjs CONFIG.json   (tests/oidc_provider.py writes the config)
+// A real OpenID provider (npm `oidc-provider` 8.x) on 127.0.0.1, for the tests.
+// Usage: node provider.mjs CONFIG.json   (tests/upstream.py writes the config)
 // Prints one JSON line {"issuer": ...} on stdout once it listens; logs errors on stderr.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import Provider from 'oidc-provider';
 
@@ -21,14 +21,18 @@ function signingKey(alg) {
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg, use: 'sig' };
 }
 
+const keys = config.algs.map(signingKey);
+// Tests that must sign tokens of their own with the provider's key (to see them refused) read it here.
+writeFileSync(config.keys_file, JSON.stringify({ keys }));
+const users = config.users ?? {};
 const resource = config.resource;
 const provider = new Provider(issuer, {
   clients: config.clients,
-  jwks: { keys: config.algs.map(signingKey) },
+  jwks: { keys },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   clientDefaults: { id_token_signed_response_alg: config.algs[0] },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-  // Put email/name in the ID token, as Google and Entra ID do, not only behind userinfo.
+  // Put email and name in the ID token, as Google and Entra ID do, not only behind userinfo.
   conformIdTokenClaims: false,
   pkce: { required: () => true },
   // Swagger UI exchanges the code from the browser, so the token endpoint needs CORS: allowed, as
@@ -36,12 +40,13 @@ const provider = new Provider(issuer, {
   clientBasedCORS: (ctx, origin, client) => client.redirectUris.some((uri) => new URL(uri).origin === origin),
   findAccount: async (ctx, id) => ({
     accountId: id,
-    claims: async () => ({ sub: id, email: `${id}@example.test`, email_verified: true, name: id }),
+    claims: async () => ({ sub: id, email: `${id}@example.test`, email_verified: true, name: id, ...users[id] }),
   }),
   features: {
     devInteractions: { enabled: true }, // its own login page: any login, any password
+    // With a resource (our API's audience), access tokens are JWTs for it, as a jwks-mode service expects.
     resourceIndicators: {
-      enabled: true,
+      enabled: Boolean(resource),
       defaultResource: () => resource, // clients need not send `resource`
       useGrantedResource: () => true,
       getResourceServerInfo: () => ({
