@@ -34,7 +34,7 @@ def provider_app(provider: Provider, **overrides: object) -> FastAPI:
         "issuer": provider.issuer,
         "audience": AUDIENCE,
         "jwks_url": None,
-        "http_timeout_seconds": 1,
+        "http_timeout_seconds": 5,  # generous: a loaded machine must not turn start-up into an outage
         "jwks_refetch_cooldown_seconds": 30,
         "jwks_failure_backoff_seconds": 30,
     }

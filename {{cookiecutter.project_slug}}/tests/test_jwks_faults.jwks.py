@@ -66,8 +66,9 @@ def test_first_token_of_a_provider_restarted_with_new_keys_gets_200() -> None:
             client = stack.enter_context(TestClient(provider_app(before)))
             assert client.get("/me", headers=bearer(sign(old, before.issuer))).status_code == 200
             time.sleep(1)
-        with Provider(port=before.port) as after:
-            new = after.add_key("ES256", kid="after")
+        after = Provider(port=before.port)
+        new = after.add_key("ES256", kid="after")
+        with after:
             first = client.get("/me", headers=bearer(sign(new, after.issuer)))
             withdrawn = client.get("/me", headers=bearer(sign(old, before.issuer)))
     assert first.status_code == 200
@@ -144,8 +145,9 @@ def test_a_service_started_during_an_outage_becomes_ready_with_no_traffic(caplog
         assert client.get("/ready").status_code == 503
         assert OAUTH_SCHEME not in client.get("/openapi.json").json()["components"]["securitySchemes"]
         time.sleep(1.5)  # the provider stays down; nobody calls the service
-        with Provider(port=down.port) as back:
-            back.add_key()
+        back = Provider(port=down.port)
+        back.add_key()
+        with back:
             wait_until(lambda: is_ready(app))
             assert client.get("/ready").status_code == 200
             assert OAUTH_SCHEME in client.get("/openapi.json").json()["components"]["securitySchemes"]

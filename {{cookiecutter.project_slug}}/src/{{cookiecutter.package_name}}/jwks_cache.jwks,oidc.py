@@ -129,7 +129,8 @@ def _b64_bytes(jwk: Mapping[str, Any], name: str) -> bytes:
 
 
 def _coordinates_fit(jwk: Mapping[str, Any], names: tuple[str, ...], crv: str) -> None:
-    if any(len(_b64_bytes(jwk, name)) != COORDINATE_BYTES[crv] for name in names):
+    # Shorter is tolerated: some providers drop leading zero bytes (RFC 7518 says not to); building checks the point.
+    if any(not 0 < len(_b64_bytes(jwk, name)) <= COORDINATE_BYTES[crv] for name in names):
         raise ValueError("malformed")
 
 
