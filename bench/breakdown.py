@@ -21,7 +21,8 @@ from typing import Any
 HAS_ACCESS = "has_access, in all"
 HEADER = "… Authorization header read"
 AUTHENTICATE = "… authenticate, in all"
-REST = "… the rest of has_access: app.state lookup, presentation and scope checks, log call"
+PRESENTATION = "… presentation check: bound tokens, DPoP proofs"
+REST = "… the rest of has_access: app.state lookup, the per-request stash, scope check, log call"
 FASTAPI = "FastAPI: routing, the dependency step, the endpoint"
 WHOLE = "whole request"
 # (module, owner in it or "" for the module itself, attribute, label), in the order they run.
@@ -38,6 +39,8 @@ STEPS = (
     ("tokens", "", "verify_signature", "… … signature check"),
     ("authenticator", "", "validate_claims", "… … claims check, TokenClaims"),
     ("authenticator", "VerifiedTokenCache", "put", "… … verified-token cache insert"),
+    ("presentation", "BearerOnly", "check", PRESENTATION),
+    ("dpop", "DpopPresentation", "check", PRESENTATION),
 )
 
 
@@ -52,7 +55,7 @@ class Timings:
     def end_round(self, requests: int, total_ns: int) -> None:
         """Keep this round's µs per request for each step, and start the next round."""
         steps = {label: self.spent[label] for _, _, _, label in STEPS if self.calls[label]}
-        steps[REST] = self.spent[HAS_ACCESS] - self.spent[HEADER] - self.spent[AUTHENTICATE]
+        steps[REST] = self.spent[HAS_ACCESS] - sum(self.spent[label] for label in (HEADER, AUTHENTICATE, PRESENTATION))
         steps[FASTAPI] = total_ns - self.spent[HAS_ACCESS]
         steps[WHOLE] = total_ns
         self.rounds.append({label: spent / requests / 1e3 for label, spent in steps.items()})
@@ -86,7 +89,7 @@ class Timings:
 
     def table(self) -> str:
         """A Markdown table of the median µs per request of each step, and its share of the request."""
-        called = [label for _, _, _, label in STEPS if any(label in r for r in self.rounds)]
+        called = list(dict.fromkeys(label for _, _, _, label in STEPS if any(label in r for r in self.rounds)))
         labels = [FASTAPI, *called, REST, WHOLE]
         median = {label: statistics.median(r.get(label, 0.0) for r in self.rounds) for label in labels}
         lines = ["| step | µs / request | share |", "|---|---:|---:|"]
@@ -102,7 +105,7 @@ def timed_steps(package: str) -> Iterator[Timings]:
     try:
         for module_name, owner_name, attribute, label in STEPS:
             if importlib.util.find_spec(f"{package}.{module_name}") is None:
-                continue  # jwks_cache.py exists in jwks mode only
+                continue  # jwks_cache.py and dpop.py exist in jwks mode only
             module = importlib.import_module(f"{package}.{module_name}")
             owner = getattr(module, owner_name) if owner_name else module
             original = getattr(owner, attribute)
