@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from .baked import SLOW_BAKES, clean_env, run
+from .baked import clean_env, run
+from .combinations import SLOW_BAKES
 
 pytestmark = pytest.mark.slow
 
