@@ -403,19 +403,6 @@ def test_pre_commit_hooks_pass_on_a_fresh_project(baked: dict[str, Path], tmp_pa
     ]
 
 
-# -- WebSocket ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_websocket_example_passes_its_own_tests(baked: dict[str, Path], mode: str) -> None:
-    pytest = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_ws.py")
-    collected = {line for line in run(baked[mode], *pytest, "-q", "--collect-only").splitlines() if "::" in line}
-    output = run(baked[mode], *pytest, "-rA")
-    passed = {line.removeprefix("PASSED ") for line in output.splitlines() if line.startswith("PASSED ")}
-    assert collected, output
-    assert passed == collected, output
-
-
 # -- Template updates ---------------------------------------------------------------------------
 
 
