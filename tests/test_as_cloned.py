@@ -36,7 +36,9 @@ pytestmark = pytest.mark.slow
 # pip installing per clone; each combination's own code is already checked by its CI steps. So the
 # pip path runs for the default bake, the one most users start from.
 PIP_PATH = (Combination(),)
-THREADS = 1
+# Two lanes: a clone's checks use about 0.7 of a core (its tests wait on sockets and timers), so two
+# side by side fit on the 2-core machines the template's CI runs on.
+THREADS = 2
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 # A `run:` step with no `shell:` runs as `bash -e {0}` on GitHub's Linux runners.
 STEP_SHELL = ("bash", "-e", "-c")
@@ -141,7 +143,7 @@ def set_setting(clone: Path, name: str, value: str) -> None:
 def make_run(clone: Path, make: list[str], env: Mapping[str, str]) -> Iterator[str]:
     """``make run`` on a free port, as the README starts the service; yield its URL once /health answers."""
     port = free_port()
-    log = clone / "make-run.log"
+    log = clone.with_name(f"{clone.name}-make-run.log")
     with log.open("w", encoding="utf-8") as output:
         process = subprocess.Popen(
             [*make, "run", f"PORT={port}"],
@@ -237,12 +239,13 @@ def as_cloned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[s
     baked = {combination: bake(root / "baked" / combination.id, **combination.answers()) for combination in SUPPORTED}
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         paths: dict[tuple[str, str], Future[None]] = {}
-        for combination, project in baked.items():
-            clone = fresh_clone(project, root / "uv" / combination.id)
-            paths["uv", combination.id] = pool.submit(uv_path, combination, clone)
+        # The pip path first: the longest, and mostly waiting on downloads while the other lane runs.
         for combination in PIP_PATH:
             clone = fresh_clone(baked[combination], root / "pip" / combination.id)
             paths["pip", combination.id] = pool.submit(pip_path, combination, clone)
+        for combination, project in baked.items():
+            clone = fresh_clone(project, root / "uv" / combination.id)
+            paths["uv", combination.id] = pool.submit(uv_path, combination, clone)
         yield paths
 
 
