@@ -27,7 +27,7 @@ import yaml
 from jose import jwt
 
 from .baked import bake, clean_env, free_port, run
-from .combinations import SUPPORTED, Combination, case_id
+from .combinations import DEFAULT_LOGIN, SUPPORTED, Combination, case_id
 from .provider import Provider, generate_key
 
 pytestmark = pytest.mark.slow
@@ -140,13 +140,13 @@ def set_setting(clone: Path, name: str, value: str) -> None:
 
 
 @contextmanager
-def make_run(clone: Path, make: list[str], env: Mapping[str, str]) -> Iterator[str]:
+def make_run(clone: Path, uv: str, env: Mapping[str, str]) -> Iterator[str]:
     """``make run`` on a free port, as the README starts the service; yield its URL once /health answers."""
     port = free_port()
     log = clone.with_name(f"{clone.name}-make-run.log")
     with log.open("w", encoding="utf-8") as output:
         process = subprocess.Popen(
-            [*make, "run", f"PORT={port}"],
+            [*STEP_SHELL, f"make run PORT={port}{uv}"],
             cwd=clone,
             env=dict(env),
             stdout=output,
@@ -190,9 +190,15 @@ def provider_token(provider: Provider, settings: Mapping[str, str]) -> str:
     return jwt.encode(claims, key.to_dict(), algorithm="RS256", headers={"kid": kid})
 
 
-def serve_as_the_readme_says(combination: Combination, clone: Path, make: list[str], env: Mapping[str, str]) -> None:
-    """Make ``.env`` and start the service as the README says; a protected route needs a valid token."""
-    readme_says(clone, "cp .env.example .env", "make run")
+def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env: Mapping[str, str]) -> None:
+    """Make ``.env`` and start the service as the README says; a protected route needs a valid token.
+
+    ``uv`` follows each make target: empty on the uv path, `` UV=`` on the pip path.
+    """
+    if combination.login != DEFAULT_LOGIN:
+        readme_says(clone, f"make migrate{uv}")
+        step(clone, f"make migrate{uv}", env)
+    readme_says(clone, "cp .env.example .env", f"make run{uv}")
     step(clone, "cp .env.example .env", env)
     if combination.auth_mode == "hs256":
         readme_says(clone, SECRET_COMMAND)
@@ -204,8 +210,8 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, make: list[s
             token = provider_token(provider, settings_of(clone))
         else:
             readme_says(clone, "make token ARGS=")
-            token = run(clone, *make, "token", "ARGS=--sub alice", env=env).strip()
-        base_url = stack.enter_context(make_run(clone, make, env))
+            token = step(clone, f"make token ARGS='--sub alice'{uv}", env).strip()
+        base_url = stack.enter_context(make_run(clone, uv, env))
         with httpx2.Client(base_url=base_url, timeout=10) as client:
             refused = client.get("/hello", params={"name": "alice"})
             assert (refused.status_code, refused.headers.get("WWW-Authenticate")) == (401, "Bearer")
@@ -219,7 +225,7 @@ def uv_path(combination: Combination, clone: Path) -> None:
         assert_tools_pass(command, step(clone, command, ci_env()), clone)
     readme_says(clone, "make install")
     step(clone, "make install", user_env())
-    serve_as_the_readme_says(combination, clone, ["make"], user_env())
+    serve_as_the_readme_says(combination, clone, "", user_env())
 
 
 def pip_path(combination: Combination, clone: Path) -> None:
@@ -228,7 +234,7 @@ def pip_path(combination: Combination, clone: Path) -> None:
     readme_says(clone, *commands)
     for command in commands:
         assert_tools_pass(command, step(clone, command, user_env()), clone)
-    serve_as_the_readme_says(combination, clone, ["make", "UV="], user_env())
+    serve_as_the_readme_says(combination, clone, " UV=", user_env())
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
 
 from .baked import bake
-from .combinations import MODES, REFUSED, SUPPORTED, Combination, Refusal, case_id
+from .combinations import LOGIN_BAKES, MODES, REFUSED, SUPPORTED, Combination, Refusal, case_id
 
 COMMON = [
     "pyproject.toml",
@@ -202,7 +202,7 @@ def test_a_bake_without_login_holds_no_login_code(cookies: Cookies) -> None:
         assert not LOGIN_WORDS.search(text), f"{name} mentions {LOGIN_WORDS.search(text)}"
 
 
-@pytest.mark.parametrize("login", ["password", "oidc"])
+@pytest.mark.parametrize("login", LOGIN_BAKES)
 def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, login: str) -> None:
     project = bake_ok(cookies, auth_mode="hs256", login=login)
     files = files_of(project)

@@ -125,7 +125,7 @@ def test_env_example_configures_the_same_service(tmp_path: Path, combination: Co
         "max_token_lifetime",
         "require_at_jwt",
     ]
-    if mode == "jwks":
+    if combination.auth_mode == "jwks":
         fields += ["swagger_scopes", "swagger_scope_prefix", "swagger_audience_parameter"]
     script = SETTINGS_DUMP.format(package=package)
     defaults = run(
