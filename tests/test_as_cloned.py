@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,15 +54,33 @@ def step(folder: Path, command: str, env: Mapping[str, str]) -> str:
     return run(folder, *STEP_SHELL, command, env=env, timeout=900)
 
 
-def ci_env() -> dict[str, str]:
-    """What the check job's steps see: CI=true, no AUTH_* variables, uv on PATH, one matrix Python.
+def ci_env(runner: Path) -> dict[str, str]:
+    """What the check job's steps see: CI=true, no AUTH_* variables, uv on PATH, one matrix Python,
+    and the runner image's Chrome (see ``runner_image``).
 
     setup-uv's ``python-version`` sets UV_PYTHON; downloads are off so that a missing interpreter
     fails here instead of being fetched.
     """
     env = clean_env(CI="true", UV_PYTHON=PYTHON, UV_PYTHON_DOWNLOADS="never")
     env.pop("VIRTUAL_ENV", None)
+    driver = shutil.which("chromedriver")
+    assert driver, "chromium-driver stands in for the runner's chromedriver (.ci/run installs it)"
+    env["CHROMEWEBDRIVER"] = str(Path(driver).parent)
+    env["PATH"] = f"{runner}{os.pathsep}{env['PATH']}"
     return env
+
+
+def runner_image(folder: Path) -> Path:
+    """A folder for PATH that gives what GitHub's Ubuntu image has and the steps use: ``google-chrome``.
+
+    Debian's chromium stands in for it (.ci/run installs it), as chromium-driver does for the
+    image's ``$CHROMEWEBDRIVER/chromedriver``.
+    """
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium stands in for the runner's google-chrome (.ci/run installs it)"
+    folder.mkdir()
+    (folder / "google-chrome").symlink_to(chromium)
+    return folder
 
 
 def user_env() -> dict[str, str]:
@@ -83,11 +102,11 @@ def fresh_clone(project: Path, folder: Path) -> Path:
     return folder
 
 
-def check_job_steps(clone: Path) -> list[str]:
+def check_job_steps(clone: Path, env: Mapping[str, str]) -> list[str]:
     """The `run:` steps of the workflow's check job; every other step must be one this test stands in for."""
     job = yaml.safe_load((clone / ".github/workflows/ci.yml").read_text(encoding="utf-8"))["jobs"]["check"]
     assert PYTHON in job["strategy"]["matrix"]["python-version"], "this Python is one the workflow tests"
-    uv_version = run(clone, "uv", "--version", env=ci_env()).split()[1]
+    uv_version = run(clone, "uv", "--version", env=env).split()[1]
     commands = []
     for entry in job["steps"]:
         assert set(entry) <= {"name", "uses", "with", "run"}, f"a step this test cannot run as written: {entry}"
@@ -219,10 +238,11 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env
             assert (hello.status_code, hello.json()) == (200, "Hi alice")
 
 
-def uv_path(combination: Combination, clone: Path) -> None:
+def uv_path(combination: Combination, clone: Path, runner: Path) -> None:
     """The check job's steps as written, then the README's uv way to start the service."""
-    for command in check_job_steps(clone):
-        assert_tools_pass(command, step(clone, command, ci_env()), clone)
+    env = ci_env(runner)
+    for command in check_job_steps(clone, env):
+        assert_tools_pass(command, step(clone, command, env), clone)
     readme_says(clone, "make install")
     step(clone, "make install", user_env())
     serve_as_the_readme_says(combination, clone, "", user_env())
@@ -243,6 +263,7 @@ def as_cloned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[s
     root = tmp_path_factory.mktemp("as-cloned")
     # Baking changes the working directory for a moment, so bake them all before any thread runs.
     baked = {combination: bake(root / "baked" / combination.id, **combination.answers()) for combination in SUPPORTED}
+    runner = runner_image(root / "runner")
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         paths: dict[tuple[str, str], Future[None]] = {}
         # The pip path first: the longest, and mostly waiting on downloads while the other lane runs.
@@ -251,7 +272,7 @@ def as_cloned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[s
             paths["pip", combination.id] = pool.submit(pip_path, combination, clone)
         for combination, project in baked.items():
             clone = fresh_clone(project, root / "uv" / combination.id)
-            paths["uv", combination.id] = pool.submit(uv_path, combination, clone)
+            paths["uv", combination.id] = pool.submit(uv_path, combination, clone, runner)
         yield paths
 
 
