@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -212,7 +213,8 @@ def provider_token(provider: Provider, settings: Mapping[str, str]) -> str:
 def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env: Mapping[str, str]) -> None:
     """Make ``.env`` and start the service as the README says; a protected route needs a valid token.
 
-    ``uv`` follows each make target: empty on the uv path, `` UV=`` on the pip path.
+    ``uv`` follows each make target: empty on the uv path, `` UV=`` on the pip path. The OpenID
+    provider the README has the user point the service at is a loopback one (tests/provider.py).
     """
     if combination.login != DEFAULT_LOGIN:
         readme_says(clone, f"make migrate{uv}")
@@ -223,8 +225,15 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env
         readme_says(clone, SECRET_COMMAND)
         set_setting(clone, "AUTH_SECRET", step(clone, SECRET_COMMAND, env).strip())
     with ExitStack() as stack:
-        if combination.auth_mode == "jwks":
+        if combination.auth_mode == "jwks" or combination.login == "oidc":
             provider = stack.enter_context(Provider({"rsa-1": generate_key("RS256")}))
+        if combination.login == "oidc":
+            readme_says(clone, "AUTH_LOGIN_ISSUER", "AUTH_LOGIN_CLIENT_ID", "AUTH_LOGIN_CLIENT_SECRET")
+            set_setting(clone, "AUTH_LOGIN_ISSUER", provider.issuer)
+            set_setting(clone, "AUTH_LOGIN_CLIENT_ID", "as-cloned")
+            set_setting(clone, "AUTH_LOGIN_CLIENT_SECRET", secrets.token_urlsafe(32))
+        if combination.auth_mode == "jwks":
+            readme_says(clone, "AUTH_ISSUER")
             set_setting(clone, "AUTH_ISSUER", provider.issuer)
             token = provider_token(provider, settings_of(clone))
         else:
