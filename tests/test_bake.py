@@ -14,7 +14,7 @@ from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
 
 from .baked import bake
-from .combinations import LOGIN_BAKES, MODES, REFUSED, SUPPORTED, Combination, Refusal, case_id
+from .combinations import DEFAULT_LOGIN, LOGIN_BAKES, MODES, REFUSED, SUPPORTED, Combination, Refusal, case_id
 
 COMMON = [
     "pyproject.toml",
@@ -75,6 +75,8 @@ AWKWARD_NAMES = {
     "x": ("x", "x"),
     "My-API 2": ("my-api-2", "my_api_2"),
 }
+# Login bakes hold more (test_a_login_bake_holds_the_database_and_session_code).
+WITHOUT_LOGIN = [combination for combination in SUPPORTED if combination.login == DEFAULT_LOGIN]
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 TAGS = "hs256|jwks|dev|none|password|oidc"
 MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:[+,](?:{TAGS}))*(?:\.|$)")
@@ -106,7 +108,7 @@ def files_of(project: Path) -> set[str]:
     return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
 
 
-@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+@pytest.mark.parametrize("combination", WITHOUT_LOGIN, ids=case_id)
 def test_each_combination_bakes_its_own_files_and_no_others(cookies: Cookies, combination: Combination) -> None:
     project = bake_ok(cookies, **combination.answers())
     files = files_of(project)
@@ -134,7 +136,7 @@ def test_data_files_parse_and_keep_the_answers(cookies: Cookies, combination: Co
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["description"] == 'Says "hi" & more'
     needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
-    assert needs_http_client is (combination.auth_mode == "jwks")
+    assert needs_http_client is (combination.auth_mode == "jwks" or combination.login == "oidc")
     answers: dict[str, Any] = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
     assert {key: answers[key] for key in combination.answers()} == combination.answers()
     assert not {"_output_dir", "_repo_dir", "_checkout"} & answers.keys()
