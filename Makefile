@@ -5,14 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint bench clean
+.PHONY: help demo test test-fast lint bench clean
 
 help:
-	@echo "make demo   bake the default project, mint a token and serve it on 127.0.0.1:8000"
-	@echo "            (LOGIN=password: a login bake, a demo user, and curl lines for /token, /me, refresh, logout)"
-	@echo "make test   run the template's whole test suite (bakes every mode)"
-	@echo "make lint   ruff and mypy over the hooks and tests"
-	@echo "make bench  measure the cost of authorization per request"
+	@echo "make demo       bake the default project, mint a token and serve it on 127.0.0.1:8000"
+	@echo "                (LOGIN=password: a login bake, a demo user, and curl lines for /token, /me, refresh, logout)"
+	@echo "make test       run the template's whole test suite (bakes every mode)"
+	@echo "make test-fast  the fast tier only: bakes, hooks, no installs or servers"
+	@echo "make lint       ruff and mypy over the hooks and tests"
+	@echo "make bench      measure the cost of authorization per request"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,9 @@ demo: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check hooks tests scripts bench

@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.baked import MODES, TEMPLATE, bake, clean_env
+from tests.baked import TEMPLATE, bake, clean_env
+from tests.combinations import MODES
 
 from .app import PACKAGE
 from .report import Samples, machine, rows_from, samples_from, table, verdicts

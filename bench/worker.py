@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jose.backends.base import Key
 
 from tests.baked import serve
+from tests.combinations import MODES
 from tests.provider import Provider, generate_key
 
 from .app import PACKAGE, RECIPE_ALG, RECIPE_KEY, VARIANT, VARIANTS, build
@@ -302,7 +303,7 @@ def over_http(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", required=True, choices=["hs256", "jwks", "dev"])
+    parser.add_argument("--mode", required=True, choices=MODES)
     parser.add_argument("--rounds", type=int, default=51)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--pool", type=int, default=1024, help="unique tokens, cycled; the cache holds half")

@@ -18,11 +18,6 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-MODES = ("hs256", "jwks", "dev")
-# Logins other than none, each baked with auth_mode=hs256 (the only mode that allows them).
-LOGINS = ("password", "oidc")
-# What the slow tier bakes and runs: every mode with login=none, and every login.
-SLOW_BAKES = (*MODES, *LOGINS)
 AUDIENCE = "api://demo"
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from .attacks import TALLIES
-from .baked import AUDIENCE, LOGINS, MODES, bake
+from .baked import AUDIENCE, bake
+from .combinations import LOGIN_BAKES, MODES
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
@@ -30,7 +31,7 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         for mode in MODES
     }
-    for login in LOGINS:
+    for login in LOGIN_BAKES:
         bakes[login] = bake(
             root / login, project_name=f"Svc {login}", auth_mode="hs256", login=login, jwt_audience=AUDIENCE
         )

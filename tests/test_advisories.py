@@ -13,7 +13,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from .baked import MODES, TEMPLATE
+from .baked import TEMPLATE
+from .combinations import MODES
 
 # Advisories fixed upstream, by the first fixed version of each package we depend on directly.
 FIXED_UPSTREAM = {

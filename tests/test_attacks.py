@@ -35,7 +35,8 @@ from .attacks import (
     jose_key,
     proof,
 )
-from .baked import AUDIENCE, MODES, clean_env, serve
+from .baked import AUDIENCE, clean_env, serve
+from .combinations import MODES
 from .provider import Provider
 
 pytestmark = pytest.mark.slow

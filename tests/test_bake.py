@@ -13,7 +13,8 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from pytest_cookies.plugin import Cookies
 
-from .baked import MODES, bake
+from .baked import bake
+from .combinations import DEFAULT_LOGIN, LOGIN_BAKES, MODES, REFUSED, SUPPORTED, Combination, Refusal, case_id
 
 COMMON = [
     "pyproject.toml",
@@ -74,6 +75,8 @@ AWKWARD_NAMES = {
     "x": ("x", "x"),
     "My-API 2": ("my-api-2", "my_api_2"),
 }
+# Login bakes hold more (test_a_login_bake_holds_the_database_and_session_code).
+WITHOUT_LOGIN = [combination for combination in SUPPORTED if combination.login == DEFAULT_LOGIN]
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 TAGS = "hs256|jwks|dev|none|password|oidc"
 MODE_SUFFIX = re.compile(rf"\.(?:{TAGS})(?:[+,](?:{TAGS}))*(?:\.|$)")
@@ -105,11 +108,11 @@ def files_of(project: Path) -> set[str]:
     return {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_each_mode_bakes_its_own_files_and_no_others(cookies: Cookies, mode: str) -> None:
-    project = bake_ok(cookies, auth_mode=mode)
+@pytest.mark.parametrize("combination", WITHOUT_LOGIN, ids=case_id)
+def test_each_combination_bakes_its_own_files_and_no_others(cookies: Cookies, combination: Combination) -> None:
+    project = bake_ok(cookies, **combination.answers())
     files = files_of(project)
-    expected = {name.format(pkg="jwt_service") for name in COMMON + ONLY_IN[mode]}
+    expected = {name.format(pkg="jwt_service") for name in COMMON + ONLY_IN[combination.auth_mode]}
     assert expected <= files
     others = {name.format(pkg="jwt_service") for other in MODES for name in ONLY_IN[other]} - expected
     assert not others & files
@@ -117,9 +120,9 @@ def test_each_mode_bakes_its_own_files_and_no_others(cookies: Cookies, mode: str
     assert not [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())]
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_nothing_is_left_unrendered(cookies: Cookies, mode: str) -> None:
-    project = bake_ok(cookies, auth_mode=mode, jwt_issuer="http://127.0.0.1:9400")
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_nothing_is_left_unrendered(cookies: Cookies, combination: Combination) -> None:
+    project = bake_ok(cookies, **combination.answers())
     for path in project.rglob("*"):
         assert "{{" not in path.name, path
         if path.is_file():
@@ -127,15 +130,15 @@ def test_nothing_is_left_unrendered(cookies: Cookies, mode: str) -> None:
             assert not LEFTOVER_JINJA.search(text), f"{path.relative_to(project)} has unrendered Jinja"
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_data_files_parse_and_keep_the_answers(cookies: Cookies, mode: str) -> None:
-    project = bake_ok(cookies, auth_mode=mode, description='Says "hi" & more')
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_data_files_parse_and_keep_the_answers(cookies: Cookies, combination: Combination) -> None:
+    project = bake_ok(cookies, **combination.answers(), description='Says "hi" & more')
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["description"] == 'Says "hi" & more'
     needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
-    assert needs_http_client is (mode == "jwks")
+    assert needs_http_client is (combination.auth_mode == "jwks" or combination.login == "oidc")
     answers: dict[str, Any] = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
-    assert answers["auth_mode"] == mode
+    assert {key: answers[key] for key in combination.answers()} == combination.answers()
     assert not {"_output_dir", "_repo_dir", "_checkout"} & answers.keys()
     assert str(Path.home()) not in json.dumps(answers)
 
@@ -166,42 +169,21 @@ def test_other_modes_write_no_env_file(cookies: Cookies, mode: str) -> None:
     assert not (bake_ok(cookies, auth_mode=mode) / ".env").exists()
 
 
-BAD_ANSWERS = [
-    ({"project_name": "   "}, "project_name"),
-    ({"project_slug": "Bad_Slug"}, "project_slug"),
-    ({"package_name": "2fast"}, "package_name"),
-    ({"package_name": "class"}, "package_name"),
-    ({"package_name": "fastapi"}, "shadow"),
-    ({"package_name": "json"}, "shadow"),
-    ({"project_name": "123"}, "project_slug"),
-    ({"auth_mode": "jwks", "jwt_issuer": "", "jwks_url": ""}, "jwt_issuer"),
-    ({"auth_mode": "jwks", "jwt_issuer": "http://idp.example.com"}, "https"),
-    ({"auth_mode": "jwks", "jwks_url": "ftp://idp.example.com/keys"}, "jwks_url"),
-    ({"auth_mode": "jwks", "jwks_url": "http://10.0.0.1/keys"}, "https"),
-    ({"auth_mode": "hs256", "jwks_url": "https://idp.example.com/keys"}, "only in jwks mode"),
-    ({"jwt_audience": ""}, "jwt_audience"),
-    ({"description": "two\nlines"}, "single line"),
-    ({"project_name": 'Say "hi"'}, "quote"),
-    ({"auth_mode": "jwks", "login": "password"}, "auth_mode=hs256"),
-    ({"auth_mode": "dev", "login": "oidc"}, "auth_mode=hs256"),
-]
-
-
-@pytest.mark.parametrize(("context", "message"), BAD_ANSWERS, ids=[str(case[0]) for case in BAD_ANSWERS])
+@pytest.mark.parametrize("refusal", REFUSED, ids=case_id)
 def test_bad_answers_stop_before_anything_is_written(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str], message: str
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], refusal: Refusal
 ) -> None:
     output_dir = tmp_path / "out"
     with pytest.raises(FailedHookException):
-        bake(output_dir, **context)
+        bake(output_dir, **refusal.answers)
     error_lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
     assert len(error_lines) == 1
-    assert message in error_lines[0]
+    assert refusal.message in error_lines[0]
     assert not output_dir.exists() or not any(output_dir.iterdir())
 
 
 def test_unknown_auth_mode_is_refused_by_cookiecutter_before_writing(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"choices are \['hs256', 'jwks', 'dev'\]"):
+    with pytest.raises(ValueError, match=re.escape(f"choices are {list(MODES)}")):
         bake(tmp_path, auth_mode="rs256")
     assert list(tmp_path.iterdir()) == []
 
@@ -222,7 +204,7 @@ def test_a_bake_without_login_holds_no_login_code(cookies: Cookies) -> None:
         assert not LOGIN_WORDS.search(text), f"{name} mentions {LOGIN_WORDS.search(text)}"
 
 
-@pytest.mark.parametrize("login", ["password", "oidc"])
+@pytest.mark.parametrize("login", LOGIN_BAKES)
 def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, login: str) -> None:
     project = bake_ok(cookies, auth_mode="hs256", login=login)
     files = files_of(project)

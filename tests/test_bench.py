@@ -11,7 +11,7 @@ import pytest
 from bench.__main__ import WRK_HINT, main
 from bench.report import Samples, paired, verdicts
 
-from .baked import MODES
+from .combinations import MODES
 
 
 def test_each_round_is_divided_by_its_own_unprotected_app_and_targets_read_against_the_floor() -> None:

@@ -20,18 +20,8 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from .baked import (
-    AUDIENCE,
-    LOGINS,
-    MODES,
-    SLOW_BAKES,
-    TEMPLATE,
-    clean_env,
-    container_command,
-    dockerfile,
-    instruction,
-    run,
-)
+from .baked import AUDIENCE, TEMPLATE, clean_env, container_command, dockerfile, instruction, run
+from .combinations import LOGIN_BAKES, MODES, SLOW_BAKES
 
 pytestmark = pytest.mark.slow
 
@@ -237,7 +227,7 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
     api = services["api"]
     assert api["build"] == "."
     assert api["read_only"] is True
-    module = f"{mode}_settings" if mode in LOGINS else "verifier"
+    module = f"{mode}_settings" if mode in LOGIN_BAKES else "verifier"
     settings = python_in(
         project,
         f"import json; from {package(mode)}.{module} import Settings; print(json.dumps(list(Settings.model_fields)))",
@@ -249,17 +239,17 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
         assert api["network_mode"] == "service:idp"
         published = services["idp"]["ports"]
     assert f"127.0.0.1:{PORT}:{PORT}" in published
-    if mode in ("hs256", *LOGINS):
+    if mode in ("hs256", *LOGIN_BAKES):
         assert api["environment"]["AUTH_SECRET"].startswith("${AUTH_SECRET:?"), "the secret comes from .env"
         text = (project / "compose.yaml").read_text(encoding="utf-8")
         for line in (project / ".env").read_text(encoding="utf-8").splitlines():
             assert line.split("=", 1)[1] not in text
-    assert ("db" in services) is (mode in LOGINS)
+    assert ("db" in services) is (mode in LOGIN_BAKES)
     if mode == "dev":
         assert api["environment"]["APP_ENV"] != "production"
 
 
-@pytest.mark.parametrize("login", LOGINS)
+@pytest.mark.parametrize("login", LOGIN_BAKES)
 def test_login_compose_migrates_postgresql_before_the_app(baked: dict[str, Path], login: str) -> None:
     project = baked[login]
     services = load_yaml(project / "compose.yaml")["services"]
@@ -320,7 +310,7 @@ def test_workflow_installs_postgresql_before_the_tests_of_login_bakes(baked: dic
     steps = load_yaml(baked[mode] / ".github/workflows/ci.yml")["jobs"]["check"]["steps"]
     commands = [step.get("run", "") for step in steps]
     installs = [index for index, command in enumerate(commands) if "apt-get install -y -q postgresql" in command]
-    assert len(installs) == (1 if mode in LOGINS else 0)
+    assert len(installs) == (1 if mode in LOGIN_BAKES else 0)
     if installs:
         tests = [index for index, command in enumerate(commands) if command.endswith("uv run pytest")]
         assert tests, commands
@@ -411,19 +401,6 @@ def test_pre_commit_hooks_pass_on_a_fresh_project(baked: dict[str, Path], tmp_pa
         ("ruff format", "Passed"),
         ("mypy --strict", "Passed"),
     ]
-
-
-# -- WebSocket ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_websocket_example_passes_its_own_tests(baked: dict[str, Path], mode: str) -> None:
-    pytest = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_ws.py")
-    collected = {line for line in run(baked[mode], *pytest, "-q", "--collect-only").splitlines() if "::" in line}
-    output = run(baked[mode], *pytest, "-rA")
-    passed = {line.removeprefix("PASSED ") for line in output.splitlines() if line.startswith("PASSED ")}
-    assert collected, output
-    assert passed == collected, output
 
 
 # -- Template updates ---------------------------------------------------------------------------

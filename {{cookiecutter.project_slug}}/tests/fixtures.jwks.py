@@ -34,7 +34,7 @@ def provider_app(provider: Provider, **overrides: object) -> FastAPI:
         "issuer": provider.issuer,
         "audience": AUDIENCE,
         "jwks_url": None,
-        "http_timeout_seconds": 5,  # generous: a loaded machine must not turn start-up into an outage
+        "http_timeout_seconds": 5,  # generous, as in ``settings`` below; tests of timeouts set their own
         "jwks_refetch_cooldown_seconds": 30,
         "jwks_failure_backoff_seconds": 30,
     }
@@ -62,7 +62,9 @@ def settings(provider: Provider) -> Settings:
         issuer=provider.issuer,
         audience=AUDIENCE,
         jwks_url=None,
-        http_timeout_seconds=1,
+        # Generous: on a busy CI machine a loopback fetch can take over a second. Tests of
+        # timeouts set their own.
+        http_timeout_seconds=5,
         jwks_refetch_cooldown_seconds=30,
         jwks_failure_backoff_seconds=30,
     )
