@@ -121,6 +121,7 @@ class Provider:
         self.cache_control = "max-age=600"
         self.requests: Counter[str] = Counter()
         self.advertised_issuer: str | None = None
+        self.advertised_jwks_uri: str | None = None  # another provider's, as issuers sharing one key set do
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -153,7 +154,7 @@ class Provider:
         if path == "/.well-known/openid-configuration":
             return {
                 "issuer": self.advertised_issuer or self.issuer,
-                "jwks_uri": self.jwks_url,
+                "jwks_uri": self.advertised_jwks_uri or self.jwks_url,
                 "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token",
             }

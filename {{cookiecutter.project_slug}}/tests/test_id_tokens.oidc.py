@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from {{ cookiecutter.package_name }} import tokens
 from {{ cookiecutter.package_name }}.id_tokens import ID_TOKEN_ALGORITHMS, Identity, IdTokenVerifier
-from {{ cookiecutter.package_name }}.jwks_cache import JwksCache, JwksPolicy
+from {{ cookiecutter.package_name }}.jwks_cache import JwksCache, JwksDocuments, JwksPolicy
 from {{ cookiecutter.package_name }}.login_errors import LoginRefusedError
 
 from .upstream import Client, ProviderConfig, UpstreamProvider, running_provider
@@ -37,11 +37,13 @@ def provider() -> Iterator[UpstreamProvider]:
 @pytest.fixture
 async def verifier(provider: UpstreamProvider) -> AsyncIterator[IdTokenVerifier]:
     policy = JwksPolicy(refetch_cooldown=0)
-    jwks = JwksCache(issuer=provider.issuer, jwks_url=None, algorithms=ID_TOKEN_ALGORITHMS, policy=policy)
+    documents = JwksDocuments(ID_TOKEN_ALGORITHMS, policy)
+    jwks = JwksCache(issuer=provider.issuer, jwks_url=None, documents=documents)
     try:
         yield IdTokenVerifier(jwks, issuer=provider.issuer, client_id=CLIENT.client_id, leeway=30)
     finally:
         await jwks.aclose()
+        await documents.aclose()
 
 
 def id_claims(provider: UpstreamProvider, **overrides: Any) -> dict[str, Any]:

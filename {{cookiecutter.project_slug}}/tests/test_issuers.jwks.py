@@ -2,14 +2,17 @@
 
 Two real providers on 127.0.0.1 sign with different keys: a token is verified
 only with the keys of the issuer it claims, and a token of an issuer nobody
-configured is refused without a request to anyone.
+configured is refused without a request to anyone. Issuers whose discovery
+names the same JWKS share one fetch of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -30,6 +33,14 @@ def second() -> Iterator[Provider]:
     """Another issuer, with an RS256 key of its own."""
     with Provider("second") as running:
         running.add_key("RS256", "second-1")
+        yield running
+
+
+@pytest.fixture
+def sibling(provider: Provider) -> Iterator[Provider]:
+    """An issuer whose discovery names ``provider``'s JWKS, as tenants or realms behind one key set do."""
+    with Provider("sibling") as running:
+        running.advertised_jwks_uri = provider.jwks_url
         yield running
 
 
@@ -108,6 +119,69 @@ def test_an_outage_of_one_issuer_leaves_the_others_working(
         assert client.get("/me", headers=bearer(signed(settings, signer))).status_code == 200
         other = signed(settings, second.keys[0].signer, iss=second.issuer)
         assert client.get("/me", headers=bearer(other)).status_code == 503
+
+
+def sharing_issuers(provider: Provider, sibling: Provider, second: Provider, **overrides: Any) -> Settings:
+    """``provider`` and ``sibling`` publish one JWKS; ``second`` has its own."""
+    options: dict[str, Any] = {"issuer": provider.issuer, "audience": AUDIENCE, "jwks_url": None}
+    extra = f"{sibling.issuer} {second.issuer}"
+    return Settings(_env_file=None, extra_issuers=extra, **{"http_timeout_seconds": 1, **options, **overrides})
+
+
+def test_issuers_naming_the_same_jwks_share_one_fetch_and_one_refetch_budget(
+    provider: Provider, sibling: Provider, second: Provider, signer: Signer
+) -> None:
+    settings = sharing_issuers(provider, sibling, second, jwks_refetch_burst=1, jwks_refetch_cooldown_seconds=3600)
+    with TestClient(create_app(settings)) as client:
+        assert provider.requests["/jwks"] == 1  # at start-up, for both issuers
+        for issuer in (provider.issuer, sibling.issuer):
+            assert client.get("/me", headers=bearer(signed(settings, signer, iss=issuer))).status_code == 200
+        # A key published after start-up: one refetch, through either issuer, serves both.
+        published = provider.add_key("RS256", "published-later")
+        for issuer in (sibling.issuer, provider.issuer):
+            assert client.get("/me", headers=bearer(signed(settings, published, iss=issuer))).status_code == 200
+        assert provider.requests["/jwks"] == 2
+        # The refetch budget is the document's: spent through one issuer, it is spent for the other.
+        unknown = Signer(signer.key, signer.alg, "unknown-kid")
+        for issuer in (provider.issuer, sibling.issuer):
+            assert client.get("/me", headers=bearer(signed(settings, unknown, iss=issuer))).status_code == 401
+        assert provider.requests["/jwks"] == 2
+    assert (sibling.requests["/.well-known/openid-configuration"], sibling.requests["/jwks"]) == (1, 0)
+    assert provider.requests["/.well-known/openid-configuration"] == 1
+    assert second.requests["/jwks"] == 1
+
+
+def test_shared_keys_never_verify_a_token_of_an_issuer_with_its_own_keys(
+    provider: Provider, sibling: Provider, second: Provider, signer: Signer
+) -> None:
+    settings = sharing_issuers(provider, sibling, second)
+    other = second.keys[0].signer
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/me", headers=bearer(signed(settings, other, iss=second.issuer))).status_code == 200
+        forged = (
+            signed(settings, signer, iss=second.issuer),
+            signed(settings, other, iss=sibling.issuer),
+            signed(settings, other, iss=provider.issuer),
+        )
+        for token in forged:
+            response = client.get("/me", headers=bearer(token))
+            assert response.status_code == 401
+            assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+@pytest.mark.anyio
+async def test_a_cold_burst_from_issuers_sharing_a_jwks_fetches_it_once(
+    provider: Provider, sibling: Provider, second: Provider, signer: Signer
+) -> None:
+    settings = sharing_issuers(provider, sibling, second, http_timeout_seconds=10)
+    app = create_app(settings)  # its lifespan does not run: nothing is fetched before the burst
+    tokens_of_both = [signed(settings, signer, iss=issuer) for issuer in (provider.issuer, sibling.issuer)]
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://service") as client:
+        responses = await asyncio.gather(*(client.get("/me", headers=bearer(token)) for token in tokens_of_both * 50))
+    await app.state.authenticator.verifier.aclose()
+    assert {response.status_code for response in responses} == {200}
+    assert provider.requests["/jwks"] == 1
+    assert sibling.requests["/jwks"] == 0
 
 
 def tenant_settings(provider: Provider, allowed: str) -> Settings:

@@ -1,10 +1,13 @@
 """Signing keys from an identity provider: OIDC discovery, JWKS fetch and cache.
 
+Each issuer has a ``JwksCache`` (its discovery); the keys live in a
+``JwksDocument`` per JWKS URL, shared by the issuers whose discovery names it.
 Policy, in short (the README has the table):
 
 * every key of the document (under the byte cap) is indexed by ``(kid, alg)``,
   and built into a key object the first time a token names it;
-* one fetch at a time (single flight), whatever the number of waiting requests;
+* one fetch at a time per document (single flight), whatever the number of
+  waiting requests and of issuers sharing it;
 * refreshed after a TTL taken from ``Cache-Control: max-age`` within bounds,
   in the background, while the old keys keep serving;
 * an unknown ``kid`` triggers a refetch at once, from a budget of its own:
@@ -26,7 +29,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -275,36 +278,88 @@ class RefetchBudget:
         return True
 
 
-class JwksCache:
-    """Keys by ``(kid, alg)``, fetched once at a time and refreshed by policy."""
+class Attempts:
+    """Single flight for one kind of fetch, and the record of its last try."""
 
-    def __init__(
-        self,
-        *,
-        issuer: str | None,
-        jwks_url: str | None,
-        algorithms: frozenset[str],
-        policy: JwksPolicy,
-    ) -> None:
-        self._issuer = issuer
-        self._jwks_url = jwks_url
+    def __init__(self, url: str, policy: JwksPolicy) -> None:
+        self.url = url
+        self.lock = asyncio.Lock()
+        self.count = 0
+        self.last = -float("inf")
+        self.error: str | None = None  # why the last try failed; None once one succeeds
+        self._backoff = policy.failure_backoff
+        self._clock = time.monotonic
+
+    def backoff(self) -> float:
+        """How long after the last try the next may start: the failure backoff after a failure, else at once."""
+        return self._backoff if self.error is not None else 0
+
+    async def run(self, fetch: Callable[[], Awaitable[None]], *, min_interval: float | None = None) -> None:
+        """Try once, however many callers ask at the same moment; those who queued reuse the outcome."""
+        seen = self.count
+        async with self.lock:
+            wait = self.backoff() if min_interval is None else min_interval
+            if self.count != seen or self._clock() - self.last < wait:
+                return  # someone else just tried; use what they got
+            await self.attempt(fetch)
+
+    async def attempt(self, fetch: Callable[[], Awaitable[None]]) -> None:
+        """One try, with the lock held; a ``FetchError`` is logged and kept, not raised."""
+        self.last = self._clock()
+        try:
+            await fetch()
+            self.error = None
+        except FetchError as exc:
+            self.error = str(exc)
+            logger.warning("jwks fetch failed reason=%s url=%s", exc, self.url)
+        finally:
+            # Counted when done, so callers who queued during this try reuse its result.
+            self.count += 1
+
+    def retry_after(self) -> int:
+        return max(1, round(self.last + self._backoff - self._clock()))
+
+
+async def get_json(client: httpx2.AsyncClient, url: str, policy: JwksPolicy) -> tuple[Any, str | None]:
+    """A JSON document of at most ``policy.max_bytes``, and its ``Cache-Control``; ``FetchError`` otherwise."""
+    try:
+        async with asyncio.timeout(policy.http_timeout), client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise FetchError(f"http_{response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > policy.max_bytes:
+                    raise FetchError("response_too_large")
+            cache_control = response.headers.get("cache-control")
+    except TimeoutError:
+        raise FetchError("timeout") from None
+    except httpx2.HTTPError as exc:
+        raise FetchError(f"http_error_{type(exc).__name__}") from None
+    try:
+        return json.loads(body), cache_control
+    except (ValueError, RecursionError):
+        raise FetchError("invalid_json") from None
+
+
+class JwksDocument:
+    """The keys at one JWKS URL, by ``(kid, alg)``: fetched once at a time and refreshed by policy.
+
+    Shared by every issuer whose configuration names this URL, so they share its
+    fetches, its unknown-kid refetch budget and its stale window too.
+    """
+
+    def __init__(self, url: str, *, algorithms: frozenset[str], policy: JwksPolicy, client: httpx2.AsyncClient) -> None:
+        self.url = url
         self._algorithms = algorithms
         self._policy = policy
+        self._client = client
         self._clock = time.monotonic
-        self._client = httpx2.AsyncClient(
-            timeout=policy.http_timeout, follow_redirects=False, headers={"Accept": "application/json"}
-        )
-        self._lock = asyncio.Lock()
+        self._fetches = Attempts(url, policy)
         self._keyset: KeySet | None = None
-        self._discovery: Discovery | None = None
-        self._attempts = 0
-        self._last_attempt = -float("inf")
-        self._last_failed = False
         self._refetch_budget = RefetchBudget(policy.refetch_burst, policy.refetch_cooldown)
         self._background: asyncio.Task[None] | None = None
-        self._recovery: asyncio.Task[None] | None = None
         self._generation = 0
-        self._last_error: str | None = None
 
     def is_ready(self) -> bool:
         """Whether a usable key set, not past its maximum stale age, is held."""
@@ -314,10 +369,10 @@ class JwksCache:
         """Bumped when the key set changes or is dropped as too stale."""
         return self._generation
 
-    @property
-    def discovery(self) -> Discovery | None:
-        """The provider's endpoints, once discovery has succeeded."""
-        return self._discovery
+    def usable_for(self) -> float | None:
+        """Seconds until the held keys pass their maximum stale age; None when no usable key is held."""
+        keyset = self._current()
+        return None if keyset is None else keyset.fetched_at + self._policy.max_stale - self._clock()
 
     def _current(self) -> KeySet | None:
         """The key set, unless it is past its maximum stale age."""
@@ -336,10 +391,10 @@ class JwksCache:
             return
         now = self._clock()
         if now - keyset.fetched_at > self._policy.max_stale:
-            logger.warning("jwks keys dropped reason=max_stale_exceeded")
+            logger.warning("jwks keys dropped reason=max_stale_exceeded url=%s", self.url)
             self._replace(None)
-        elif now >= keyset.expires_at:
-            self._refresh_in_background()
+        elif now >= keyset.expires_at and (self._background is None or self._background.done()):
+            self._background = asyncio.create_task(self.refresh())
 
     def _replace(self, keyset: KeySet | None) -> None:
         old = self._keyset.fingerprint if self._keyset is not None else None
@@ -347,39 +402,29 @@ class JwksCache:
         if (keyset.fingerprint if keyset is not None else None) != old:
             self._generation += 1
 
-    async def discovered(self) -> Discovery:
-        """The provider's endpoints, discovering them first if need be (as the failure backoff allows).
+    async def refresh(self, *, min_interval: float | None = None) -> None:
+        """Fetch the keys once, however many callers ask at the same moment (as the failure backoff allows)."""
+        await self._fetches.run(self._load, min_interval=min_interval)
 
-        Raises ``KeyUnavailableError`` while the provider cannot be reached.
-        """
-        if self._discovery is None:
-            await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
-        if self._discovery is None:
-            raise KeyUnavailableError(self._last_error or "no_discovery", self._retry_after())
-        return self._discovery
+    async def ensure(self, *, min_interval: float | None = None) -> None:
+        """Fetch the keys unless usable ones are held."""
+        if self._current() is None:
+            await self.refresh(min_interval=min_interval)
 
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
         keyset = self._current()
         if keyset is None:
-            await self.refresh(min_interval=self._policy.failure_backoff if self._last_failed else 0)
+            await self.refresh()
             keyset = self._current()
             if keyset is None:
-                raise KeyUnavailableError(self._last_error or "no_keys", self._retry_after())
+                raise KeyUnavailableError(self._fetches.error or "no_keys", self._fetches.retry_after())
         key = keyset.find(kid, alg)
         if key is None:
             key = await self._refetch_for_unknown_kid(kid, alg)
         if key is None:
             raise InvalidTokenError("unknown_kid")
         return key
-
-    async def refresh(self, *, min_interval: float = 0) -> None:
-        """Fetch the keys once, however many callers ask at the same moment."""
-        seen = self._attempts
-        async with self._lock:
-            if self._attempts != seen or self._clock() - self._last_attempt < min_interval:
-                return  # someone else just tried; use what they got
-            await self._attempt()
 
     async def _refetch_for_unknown_kid(self, kid: str | None, alg: str) -> SigningKey | None:
         """Perhaps the provider has just published this key: fetch again at once, if the budget allows.
@@ -388,33 +433,113 @@ class JwksCache:
         when a fetch we waited for brought the key.
         """
         asked_at = self._clock()
-        async with self._lock:
+        async with self._fetches.lock:
             keyset = self._current()
             key = keyset.find(kid, alg) if keyset is not None else None
-            if key is None and self._last_attempt < asked_at and self._refetch_budget.take(self._clock()):
-                await self._attempt()
+            if key is None and self._fetches.last < asked_at and self._refetch_budget.take(self._clock()):
+                await self._fetches.attempt(self._load)
                 keyset = self._current()
                 key = keyset.find(kid, alg) if keyset is not None else None
             return key
 
-    async def _attempt(self) -> None:
-        """One fetch of discovery (when needed) and the JWKS; the caller holds the lock."""
-        self._last_attempt = self._clock()
-        try:
-            self._replace(await self._fetch_keyset())
-            self._last_failed = False
-        except FetchError as exc:
-            self._last_failed = True
-            self._last_error = str(exc)
-            logger.warning("jwks fetch failed reason=%s cached_keys=%s", exc, self._keyset is not None)
-        finally:
-            # Counted when done, so callers who queued during this attempt reuse its result.
-            self._attempts += 1
+    async def _load(self) -> None:
+        document, cache_control = await get_json(self._client, self.url, self._policy)
+        ttl = cache_ttl(cache_control, self._policy)
+        keyset = parse_jwks(document, self._algorithms, now=self._clock(), ttl=ttl)
+        logger.info("jwks loaded keys=%d ttl=%.0fs", len(keyset.members), ttl)
+        self._replace(keyset)
 
-    def _refresh_in_background(self) -> None:
-        if self._background is None or self._background.done():
-            interval = self._policy.failure_backoff if self._last_failed else 0
-            self._background = asyncio.create_task(self.refresh(min_interval=interval))
+    async def aclose(self) -> None:
+        if self._background is not None:
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+
+
+class JwksDocuments:
+    """The JWKS documents a service reads, one per URL, so that issuers naming the same URL share one."""
+
+    def __init__(self, algorithms: frozenset[str], policy: JwksPolicy) -> None:
+        self.algorithms = algorithms
+        self.policy = policy
+        self.client = httpx2.AsyncClient(
+            timeout=policy.http_timeout, follow_redirects=False, headers={"Accept": "application/json"}
+        )
+        self._by_url: dict[str, JwksDocument] = {}
+
+    def at(self, url: str) -> JwksDocument:
+        """The document at ``url``: a URL from our settings or an issuer's discovery, never from a token."""
+        document = self._by_url.get(url)
+        if document is None:
+            document = JwksDocument(url, algorithms=self.algorithms, policy=self.policy, client=self.client)
+            self._by_url[url] = document
+        return document
+
+    def generation(self) -> int:
+        """Changes whenever any document's key set does."""
+        return sum(document.generation() for document in self._by_url.values())
+
+    def refresh_if_due(self) -> None:
+        for document in tuple(self._by_url.values()):
+            document.refresh_if_due()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(document.aclose() for document in self._by_url.values()))
+        await self.client.aclose()
+
+
+class JwksCache:
+    """One issuer's signing keys: its discovery (unless a JWKS URL is configured), then the document it names.
+
+    Issuers whose discovery names the same ``jwks_uri`` share that document
+    through the ``JwksDocuments`` they are given: one fetch, one refetch budget.
+    A token is still checked only with the keys of the issuer it claims.
+    """
+
+    def __init__(self, *, issuer: str | None, jwks_url: str | None, documents: JwksDocuments) -> None:
+        self._issuer = issuer
+        self._documents = documents
+        self._policy = documents.policy
+        self._document = documents.at(jwks_url) if jwks_url else None
+        self._discovery: Discovery | None = None
+        discovery_url = (issuer or "").rstrip("/") + "/.well-known/openid-configuration"
+        self._discoveries = Attempts(discovery_url, self._policy)
+        self._recovery: asyncio.Task[None] | None = None
+
+    def is_ready(self) -> bool:
+        """Whether a usable key set, not past its maximum stale age, is held."""
+        return self._document is not None and self._document.is_ready()
+
+    @property
+    def discovery(self) -> Discovery | None:
+        """The provider's endpoints, once discovery has succeeded."""
+        return self._discovery
+
+    async def discovered(self) -> Discovery:
+        """The provider's endpoints, discovering them first if need be (as the failure backoff allows).
+
+        Raises ``KeyUnavailableError`` while the provider cannot be reached.
+        """
+        if self._discovery is None:
+            await self._discoveries.run(self._discover)
+        if self._discovery is None:
+            raise KeyUnavailableError(self._discoveries.error or "no_discovery", self._discoveries.retry_after())
+        return self._discovery
+
+    async def key_for(self, kid: str | None, alg: str) -> SigningKey:
+        """The key for a token, discovering, fetching or refreshing as the policy allows."""
+        if self._document is None:
+            await self._discoveries.run(self._discover)
+        if self._document is None:
+            raise KeyUnavailableError(self._discoveries.error or "no_discovery", self._discoveries.retry_after())
+        return await self._document.key_for(kid, alg)
+
+    async def refresh(self, *, min_interval: float | None = None) -> None:
+        """Discover if need be, then fetch the keys unless usable ones are held (another issuer may have)."""
+        if self._document is None:
+            await self._discoveries.run(self._discover, min_interval=min_interval)
+        if self._document is not None:
+            await self._document.ensure(min_interval=min_interval)
 
     async def _recover(self) -> None:
         """For the life of the cache: while no usable key set is held, fetch again with backoff.
@@ -424,11 +549,11 @@ class JwksCache:
         """
         delay = max(self._policy.failure_backoff, MIN_RETRY_DELAY)
         while True:
-            keyset = self._current()
-            if keyset is not None:
+            usable_for = self._document.usable_for() if self._document is not None else None
+            if usable_for is not None:
                 delay = max(self._policy.failure_backoff, MIN_RETRY_DELAY)
                 # Sleep until these keys would pass their maximum stale age; a refresh meanwhile moves that on.
-                await asyncio.sleep(keyset.fetched_at + self._policy.max_stale - self._clock() + MIN_RETRY_DELAY)
+                await asyncio.sleep(usable_for + MIN_RETRY_DELAY)
                 continue
             # Jitter spreads the retries of many workers; it is no secret, so random is fine.
             await asyncio.sleep(delay * random.uniform(1.0, 1.25))  # noqa: S311
@@ -438,43 +563,24 @@ class JwksCache:
     async def start(self) -> None:
         """Prefetch the keys, then keep retrying in the background whenever no usable key is held.
 
-        A failure is logged, not raised. Start-up waits at most the HTTP timeout,
-        so the service is ready as soon as it listens whenever the provider is up.
+        A failure is logged, not raised. Discovery and the JWKS fetch each wait at
+        most the HTTP timeout, so the service is ready as soon as it listens
+        whenever the provider is up.
         """
         await self.refresh()
         self._recovery = asyncio.create_task(self._recover())
 
     async def aclose(self) -> None:
-        for task in (self._background, self._recovery):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self._client.aclose()
+        """Stop retrying; the documents are closed by whoever made them."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
 
-    def _retry_after(self) -> int:
-        remaining = self._last_attempt + self._policy.failure_backoff - self._clock()
-        return max(1, round(remaining))
-
-    async def _fetch_keyset(self) -> KeySet:
-        try:
-            async with asyncio.timeout(self._policy.http_timeout):
-                jwks_url = self._jwks_url or (await self._discover()).jwks_uri
-                document, cache_control = await self._get_json(jwks_url)
-        except TimeoutError:
-            raise FetchError("timeout") from None
-        ttl = cache_ttl(cache_control, self._policy)
-        keyset = parse_jwks(document, self._algorithms, now=self._clock(), ttl=ttl)
-        logger.info("jwks loaded keys=%d ttl=%.0fs", len(keyset.members), ttl)
-        return keyset
-
-    async def _discover(self) -> Discovery:
-        if self._discovery is not None:
-            return self._discovery
+    async def _discover(self) -> None:
         if self._issuer is None:
             raise FetchError("no_issuer_for_discovery")
-        url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
-        document, _ = await self._get_json(url)
+        document, _ = await get_json(self._documents.client, self._discoveries.url, self._policy)
         if not isinstance(document, dict) or document.get("issuer") != self._issuer:
             raise FetchError("discovery_issuer_mismatch")
         jwks_uri = document.get("jwks_uri")
@@ -488,22 +594,4 @@ class JwksCache:
         self._discovery = Discovery(
             jwks_uri, **{name: value for name, value in endpoints.items() if isinstance(value, str)}
         )
-        return self._discovery
-
-    async def _get_json(self, url: str) -> tuple[Any, str | None]:
-        try:
-            async with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise FetchError(f"http_{response.status_code}")
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > self._policy.max_bytes:
-                        raise FetchError("response_too_large")
-                cache_control = response.headers.get("cache-control")
-        except httpx2.HTTPError as exc:
-            raise FetchError(f"http_error_{type(exc).__name__}") from None
-        try:
-            return json.loads(body), cache_control
-        except (ValueError, RecursionError):
-            raise FetchError("invalid_json") from None
+        self._document = self._document or self._documents.at(jwks_uri)

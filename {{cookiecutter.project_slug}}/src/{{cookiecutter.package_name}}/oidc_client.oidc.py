@@ -20,7 +20,7 @@ import httpx2
 
 from .errors import KeyUnavailableError
 from .id_tokens import ID_TOKEN_ALGORITHMS, Identity, IdTokenVerifier
-from .jwks_cache import Discovery, JwksCache, JwksPolicy, check_url
+from .jwks_cache import Discovery, JwksCache, JwksDocuments, JwksPolicy, check_url
 from .login_errors import LoginRefusedError, ProviderUnavailableError
 from .oidc_settings import Settings
 
@@ -37,9 +37,8 @@ class OidcClient:
         # ID tokens come only from the provider's token endpoint, never from a client: nobody else can
         # make us refetch with an unknown kid, so a rotation at the provider is picked up at once.
         self.policy = JwksPolicy(refetch_cooldown=0)
-        self.jwks = JwksCache(
-            issuer=settings.login_issuer, jwks_url=None, algorithms=ID_TOKEN_ALGORITHMS, policy=self.policy
-        )
+        self._documents = JwksDocuments(ID_TOKEN_ALGORITHMS, self.policy)
+        self.jwks = JwksCache(issuer=settings.login_issuer, jwks_url=None, documents=self._documents)
         self._http = httpx2.AsyncClient(timeout=self.policy.http_timeout, follow_redirects=False)
         self.id_tokens = IdTokenVerifier(
             self.jwks, issuer=settings.login_issuer, client_id=settings.login_client_id, leeway=settings.leeway_seconds
@@ -51,6 +50,7 @@ class OidcClient:
 
     async def aclose(self) -> None:
         await self.jwks.aclose()
+        await self._documents.aclose()
         await self._http.aclose()
 
     async def _endpoints(self) -> Discovery:

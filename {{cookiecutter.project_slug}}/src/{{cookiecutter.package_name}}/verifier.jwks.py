@@ -2,7 +2,9 @@
 
 Each trusted issuer (``AUTH_ISSUER``, with its ``AUTH_ISSUER_ALIASES``, and every
 ``AUTH_EXTRA_ISSUERS`` entry) has keys of its own: from ``AUTH_JWKS_URL`` for ``AUTH_ISSUER``, else from OIDC
-discovery at ``{issuer}/.well-known/openid-configuration``. A token's claimed
+discovery at ``{issuer}/.well-known/openid-configuration``. Issuers whose
+discovery names the same ``jwks_uri`` share one fetch of it (and its unknown-kid
+refetch budget), and each of them trusts those keys. A token's claimed
 ``iss`` picks the issuer whose keys may verify it, so a key of one issuer never
 verifies a token claiming another, and a token of an unknown issuer is refused
 before any request is made. Only the asymmetric algorithms in
@@ -21,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 from . import tokens
 from .claims import TENANT_PLACEHOLDER, tenant_pattern
 from .errors import InvalidTokenError
-from .jwks_cache import JwksCache, JwksPolicy, check_url
+from .jwks_cache import JwksCache, JwksDocuments, JwksPolicy, check_url
 from .settings import AuthSettings, Words
 from .tokens import ParsedToken
 
@@ -133,10 +135,11 @@ class Verifier:
 
     def __init__(self, settings: Settings) -> None:
         self.algorithms: frozenset[str] = frozenset(settings.algorithms)
-        policy = settings.policy()
+        # One document per JWKS URL: issuers whose discovery names the same jwks_uri share its fetches.
+        self._documents = JwksDocuments(self.algorithms, settings.policy())
 
         def cache(issuer: str | None, jwks_url: str | None = None) -> JwksCache:
-            return JwksCache(issuer=issuer, jwks_url=jwks_url, algorithms=self.algorithms, policy=policy)
+            return JwksCache(issuer=issuer, jwks_url=jwks_url, documents=self._documents)
 
         # AUTH_ISSUER's keys (AUTH_JWKS_URL belongs to it alone); /ready and the /docs login follow them.
         self.jwks = cache(settings.issuer, settings.jwks_url)
@@ -156,11 +159,10 @@ class Verifier:
         return self.jwks.is_ready()
 
     def key_generation(self) -> int:
-        return sum(cache.generation() for cache in self._caches)
+        return self._documents.generation()
 
     def refresh_if_due(self) -> None:
-        for cache in self._caches:
-            cache.refresh_if_due()
+        self._documents.refresh_if_due()
 
     def keys_of(self, claims: dict[str, Any]) -> JwksCache:
         """The key cache of the issuer the token claims; refuses an unknown issuer before any fetch."""
@@ -184,3 +186,4 @@ class Verifier:
 
     async def aclose(self) -> None:
         await asyncio.gather(*(cache.aclose() for cache in self._caches))
+        await self._documents.aclose()
