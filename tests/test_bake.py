@@ -90,7 +90,10 @@ LOGIN_FILES = [
     "src/{pkg}/login_settings.py",
     "src/{pkg}/migrations/env.py",
     "src/{pkg}/migrations/versions/v0001_users_and_tokens.py",
+    "src/{pkg}/users.py",
+    "src/{pkg}/user_admin.py",
     "tests/test_sessions.py",
+    "tests/test_users_cli.py",
 ]
 LOGIN_WORDS = re.compile(
     r"sqlalchemy|alembic|pwdlib|argon2|DATABASE_URL|refresh.token|/logout|password_hash|revocation", re.IGNORECASE

@@ -7,6 +7,7 @@ then it runs on a throwaway PostgreSQL server too (see ``postgres.py``).
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import shutil
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from {{ cookiecutter.package_name }} import users
 from {{ cookiecutter.package_name }}.db import create_engine, upgrade
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
 
+from .live import Cli, environment
 from .postgres import PostgresServer, require_bindir, running_postgres
 from .support import AUDIENCE, ISSUER, Signer
 
@@ -101,3 +104,22 @@ def settings(database_url: str, login_settings: dict[str, Any]) -> Settings:
 @pytest.fixture
 def signer(settings: Settings) -> Signer:
     return Signer(signing_key(settings), ALGORITHM)
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """Run the users CLI in this process, configured by the environment as an operator would."""
+    monkeypatch.chdir(tmp_path)  # no .env of the project's own
+    for name, value in environment(settings).items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        try:
+            status = users.main(list(args))
+        except SystemExit as exit_:
+            status = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run

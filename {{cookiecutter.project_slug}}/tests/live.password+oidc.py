@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import {{ cookiecutter.package_name }}
@@ -20,6 +20,8 @@ from {{ cookiecutter.package_name }}.models import User
 from .support import free_port
 
 PACKAGE = "{{ cookiecutter.package_name }}"
+# A run of the users CLI (the ``cli`` fixture): arguments and stdin, to (exit status, stdout, stderr).
+Cli = Callable[..., tuple[int, str, str]]
 
 
 def environment(settings: LoginSettings) -> dict[str, str]:

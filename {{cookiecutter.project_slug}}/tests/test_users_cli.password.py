@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx2
 import pytest
 
-from {{ cookiecutter.package_name }} import users
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS
-from .live import environment
+from .live import Cli
 from .support import bearer, serving
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 PASSWORD = "correct horse battery staple"
-# A CLI run and an outcome: (exit status, stdout, stderr).
-Cli = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    """Run the CLI in this process, configured by the environment as an operator would."""
-    monkeypatch.chdir(tmp_path)  # no .env of the project's own
-    for name, value in environment(settings).items():
-        monkeypatch.setenv(name, value)
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        try:
-            status = users.main(list(args))
-        except SystemExit as exit_:
-            status = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
 
 
 @pytest.fixture
@@ -116,3 +92,11 @@ def test_enable_lets_a_disabled_user_log_in_again(cli: Cli, http: httpx2.Client)
     assert login(http).status_code == 400
     assert cli("enable", "alice")[0] == 0
     assert login(http).status_code == 200
+
+
+def test_set_scopes_gives_the_next_login_those_scopes(cli: Cli, http: httpx2.Client) -> None:
+    assert cli("create", "alice", "--scope", "items:read", "--password-stdin", stdin=PASSWORD)[0] == 0
+    assert cli("set-scopes", "alice", "items:write", "items:admin")[0] == 0
+    assert sorted(login(http).json()["scope"].split()) == ["items:admin", "items:write"]
+    status, out, _ = cli("list", "--json")
+    assert (status, sorted(json.loads(out)[0]["scopes"])) == (0, ["items:admin", "items:write"])

@@ -194,14 +194,22 @@ class Sessions:
         self.revocations.deny(issuer, jti, expires_at)
 
     async def end_user_sessions(self, db: AsyncSession, user: User) -> None:
-        """Refuse every token ``user`` holds (``users revoke``/``disable``, a new password); the caller commits."""
-        now = int(time.time())
-        # The next second: tokens issued in this one, before the revocation, are refused too.
-        user.not_before = now + 1
-        await db.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        await announce(db, {"user": user.id, "not_before": user.not_before})
+        """``end_user_sessions``, and this worker's revocation view at once; the caller commits."""
+        await end_user_sessions(db, user)
         self.revocations.set_not_before(user.id, user.not_before)
+
+
+async def end_user_sessions(db: AsyncSession, user: User) -> None:
+    """Refuse every token ``user`` holds (``users revoke``/``disable``, a new password); the caller commits.
+
+    Every worker learns it from the announcement, so the users CLI needs no signing key to do it.
+    """
+    now = int(time.time())
+    # The next second: tokens issued in this one, before the revocation, are refused too.
+    user.not_before = now + 1
+    await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await announce(db, {"user": user.id, "not_before": user.not_before})
