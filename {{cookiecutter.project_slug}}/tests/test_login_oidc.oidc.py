@@ -29,6 +29,7 @@ from {{ cookiecutter.package_name }}.oidc_settings import Settings
 
 from .browser import chromium
 from .fixtures import BACKENDS
+from .login_fixtures import logging_in_at
 from .support import AppFactory, bearer, free_port, serving
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_at_provider, log_in_over_http, running_provider
 
@@ -55,12 +56,7 @@ def provider() -> Iterator[UpstreamProvider]:
 @pytest.fixture
 def login_settings(provider: UpstreamProvider) -> dict[str, Any]:
     """The settings of every test here log in at ``provider`` as ``CLIENT``."""
-    return {
-        "login_issuer": provider.issuer,
-        "login_client_id": CLIENT.client_id,
-        "login_client_secret": SECRET,
-        "login_redirect_uri": REDIRECT_URI,
-    }
+    return logging_in_at(provider, CLIENT, REDIRECT_URI)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from {{ cookiecutter.package_name }}.oidc_settings import Settings
 
 from .fixtures import BACKENDS
 from .live import Cli
+from .login_fixtures import logging_in_at
 from .support import bearer, free_port, serving
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_over_http, running_provider
 
@@ -27,8 +28,7 @@ pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 PORT = free_port()
 REDIRECT_URI = f"http://127.0.0.1:{PORT}/authorize"
-SECRET = "svc-client-secret-0123456789abcdef"
-CLIENT = Client("svc", [REDIRECT_URI], client_secret=SECRET)
+CLIENT = Client("svc", [REDIRECT_URI], client_secret="svc-client-secret-0123456789abcdef")
 ALICE = "alice@example.test"
 
 
@@ -41,12 +41,7 @@ def provider() -> Iterator[UpstreamProvider]:
 
 @pytest.fixture
 def login_settings(provider: UpstreamProvider) -> dict[str, Any]:
-    return {
-        "login_issuer": provider.issuer,
-        "login_client_id": CLIENT.client_id,
-        "login_client_secret": SECRET,
-        "login_redirect_uri": REDIRECT_URI,
-    }
+    return logging_in_at(provider, CLIENT, REDIRECT_URI)
 
 
 @pytest.fixture
