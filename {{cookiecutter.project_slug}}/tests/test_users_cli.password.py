@@ -60,6 +60,14 @@ def test_a_second_user_of_the_same_name_is_refused(cli: Cli) -> None:
     assert (status, err) == (1, "error: a user named 'alice' exists already\n")
 
 
+def test_it_needs_only_the_database_as_in_the_migrate_container(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose runs the CLI in its ``migrate`` service, whose environment holds DATABASE_URL alone."""
+    for name in ("AUTH_SECRET", "AUTH_ISSUER", "AUTH_AUDIENCE"):
+        monkeypatch.delenv(name)
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+    assert cli("set-password", "alice", "--password-stdin", stdin=PASSWORD + "!")[0] == 0
+
+
 def test_unknown_user_and_bad_usage_have_their_exit_codes(cli: Cli) -> None:
     assert cli("disable", "nobody")[:2] == (1, "")
     assert cli("frobnicate")[0] == 2

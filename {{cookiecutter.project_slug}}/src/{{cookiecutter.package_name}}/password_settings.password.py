@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .login_settings import LoginSettings
+from .login_settings import DatabaseSettings, LoginSettings
 
 
-class Settings(LoginSettings):
-    """Password rules and the throttling of failed logins."""
+class PasswordRules(DatabaseSettings):
+    """What the users CLI needs to set a password: the database and the rules, no secret.
+
+    So ``docker compose run --rm migrate python -m {{ cookiecutter.package_name }}.users ...`` works in a
+    container that holds only ``DATABASE_URL``.
+    """
 
     password_min_length: int = Field(default=12, ge=8, le=128, description="Shorter passwords are refused.")
+
+
+class Settings(LoginSettings, PasswordRules):
+    """Password rules and the throttling of failed logins."""
+
     login_failures_per_username: int = Field(
         default=5, ge=1, description="Failed logins allowed per username within the window, then 429."
     )

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from . import user_admin
 from .models import User
 from .password_login import usable_username
-from .password_settings import Settings
+from .password_settings import PasswordRules
 from .passwords import hash_password, password_problem
 from .sessions import end_user_sessions
 from .user_admin import RefusedError
@@ -33,7 +33,7 @@ def read_password(args: argparse.Namespace) -> str:
     return first
 
 
-async def new_password_hash(settings: Settings, args: argparse.Namespace, username: str) -> str:
+async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, username: str) -> str:
     password = read_password(args)
     problem = password_problem(password, username, min_length=settings.password_min_length)
     if problem:
@@ -41,7 +41,7 @@ async def new_password_hash(settings: Settings, args: argparse.Namespace, userna
     return await hash_password(password)
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> str:
+async def run(args: argparse.Namespace, settings: PasswordRules) -> str:
     """Carry out one command; return what to print."""
     async with user_admin.administering(settings) as db:
         if args.command == "create":
@@ -76,7 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return user_admin.main(parse_args(argv), Settings, run)
+    return user_admin.main(parse_args(argv), PasswordRules, run)
 
 
 if __name__ == "__main__":
