@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast  the fast tier only: bakes, hooks, no installs or servers"
 	@echo "make lint       ruff and mypy over the hooks and tests"
 	@echo "make bench      measure the cost of authorization per request"
+	@echo "                (LOGIN=password, oidc or all: also the login routes on SQLite and PostgreSQL)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(if $(filter-out none,$(LOGIN)),--login $(LOGIN)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build demo

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from tests.baked import TEMPLATE, bake, clean_env
+from tests.baked import bake
 from tests.combinations import MODES
 
-from .app import PACKAGE
+from .login import LOGINS, login_part, worker_env
 from .report import Samples, machine, rows_from, samples_from, table, verdicts
 
 WRK_HINT = "wrk not found: the HTTP runs are skipped (install it with: apt-get install -y wrk)"
@@ -30,12 +29,10 @@ def run_mode(project: Path, mode: str, options: argparse.Namespace, http_seconds
     args = ["--mode", mode, "--rounds", str(options.rounds), "--requests", str(options.requests)]
     args += ["--pool", str(options.pool), "--http-rounds", str(options.http_rounds)]
     args += ["--http-seconds", str(http_seconds), "--wrk", options.wrk] + (["--profile"] if options.profile else [])
-    env = clean_env(PYTHONPATH=os.pathsep.join([str(project / "src"), str(TEMPLATE)]))
-    env[PACKAGE] = project.name.replace("-", "_")
     done = subprocess.run(
         [sys.executable, "-P", "-m", "bench.worker", *args],
         cwd=project,
-        env=env,
+        env=worker_env(project),
         capture_output=True,
         text=True,
         check=False,
@@ -58,7 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wrk", default=shutil.which("wrk") or "", help="the wrk binary")
     parser.add_argument("--profile", action="store_true", help="also time each step of /hello, in process")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--login", choices=["none", *LOGINS, "all"], default="none", help="also the login paths")
+    parser.add_argument("--login-rounds", type=int, default=11, help="rounds per login route and database")
+    parser.add_argument("--login-requests", type=int, default=10, help="requests per login route and round")
     options = parser.parse_args(argv)
+    logins = {"none": [], "all": list(LOGINS)}.get(options.login, [options.login])
+    if logins and "hs256" not in options.modes:
+        options.modes.append("hs256")  # the login bakes' /hello reads against the plain hs256 bake's
 
     http_seconds = options.http_seconds
     notes = [machine()]
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table(rows, notes))
     print(verdicts(samples))
     print("".join(profiles), end="")
+    if logins:
+        print(login_part(logins, options, samples))
     if options.json:
         options.json.write_text(json.dumps([row.as_dict() for row in rows], indent=1))
 

@@ -82,7 +82,7 @@ def build(variant: str | None = None) -> FastAPI:
     """The baked app named by ``BENCH_PACKAGE``, its protected routers behind the guard of ``variant``."""
     package = os.environ[PACKAGE]
     main: Any = importlib.import_module(f"{package}.main")
-    settings = importlib.import_module(f"{package}.verifier").Settings()
+    settings = main.Settings()  # the mode's settings, with the login's in a login bake
     variant = variant or os.environ.get(VARIANT, "hello")
     protected = main.PROTECTED
     main.PROTECTED = guard(variant, main, settings)

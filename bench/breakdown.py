@@ -98,12 +98,12 @@ class Timings:
 
 
 @contextmanager
-def timed_steps(package: str) -> Iterator[Timings]:
-    """Wrap the auth path's steps of a baked package for as long as the block runs."""
+def timed_steps(package: str, steps: tuple[tuple[str, str, str, str], ...] = STEPS) -> Iterator[Timings]:
+    """Wrap the steps (the auth path's, unless given) of a baked package for as long as the block runs."""
     timings = Timings()
     undo: list[tuple[Any, str, Any]] = []
     try:
-        for module_name, owner_name, attribute, label in STEPS:
+        for module_name, owner_name, attribute, label in steps:
             if importlib.util.find_spec(f"{package}.{module_name}") is None:
                 continue  # jwks_cache.py and dpop.py exist in jwks mode only
             module = importlib.import_module(f"{package}.{module_name}")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 from bench.__main__ import WRK_HINT, main
+from bench.login_worker import BACKENDS
 from bench.report import Samples, paired, verdicts
 
 from .combinations import MODES
@@ -62,3 +65,48 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     jwks_profile = out.split("### Where the time goes: jwks mode")[1]
     assert "| … … signature check |" in jwks_profile
     assert "| … … verified-token cache lookup |" in jwks_profile
+
+
+@pytest.mark.slow
+def test_login_bench_reports_each_login_route_on_both_databases_and_hello_beside_the_plain_bake(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tiny = ["--modes", "hs256", "--rounds", "2", "--requests", "5", "--pool", "8", "--http-seconds", "0"]
+    main([*tiny, "--login", "all", "--login-rounds", "2", "--login-requests", "2"])
+
+    out = capsys.readouterr().out
+    assert "## Login paths (hs256 bakes with a login)" in out
+    login_rows = {tuple(cells[:3]): cells[3:] for cells in table_rows(out, "| login | database | route |")}
+    routes = {
+        "password": ("POST /token (password grant)", "POST /token (refresh grant)"),
+        "oidc": ("POST /authorize (code exchange)", "POST /token (refresh grant)"),
+    }
+    expected = {(login, db, route) for login, pair in routes.items() for db in BACKENDS for route in pair}
+    assert set(login_rows) == {*expected, ("password", "none", "argon2id verify (pwdlib, bare)")}
+    for cells in login_rows.values():
+        median, p90, per_second, cpu = (float(cell) for cell in cells[:4])
+        assert 0 < median <= p90, cells
+        assert per_second > 0, cells
+        assert cpu > 0, cells
+    assert "argon2id verify, in a worker thread" in login_rows[("password", "sqlite", routes["password"][0])][4]
+    assert "code exchange at the provider (HTTP)" in login_rows[("oidc", "postgresql", routes["oidc"][0])][4]
+    assert "- argon2id (m = " in out
+    assert "of the password grant's median on postgresql" in out
+    hello_rows = {tuple(cells[:2]): cells[2:] for cells in table_rows(out, "| bake | tokens |")}
+    bakes = ("hs256", "hs256 + password", "hs256 + oidc")
+    assert set(hello_rows) == {(bake, tokens) for bake in bakes for tokens in ("repeated", "unique")}
+    for (bake, _), cells in hello_rows.items():
+        assert all(math.isfinite(float(cell)) for cell in cells[:4]), cells
+        without_view, view_adds = cells[4:]
+        if bake == "hs256":
+            assert (without_view, view_adds) == ("", ""), cells
+        else:
+            assert math.isfinite(float(without_view)), cells
+            assert re.fullmatch(r"[+-]\d+\.\d\d \([+-]\d+\.\d µs\)", view_adds), cells
+
+
+def table_rows(out: str, header: str) -> list[list[str]]:
+    """The cells of each row of the Markdown table whose header starts with ``header``."""
+    lines = out[out.index(header) :].splitlines()[2:]
+    rows = itertools.takewhile(lambda line: line.startswith("|"), lines)
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
