@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,46 +55,58 @@ def run_worker(project: Path, login: str, *args: str) -> dict[str, Any]:
     return output
 
 
-def p90(values: list[float]) -> float:
-    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+@dataclass(frozen=True)
+class Summary:
+    """One route on one database: wall-time latency, requests per second one at a time, CPU, steps."""
 
+    backend: str
+    route: str
+    median_ms: float
+    p90_ms: float
+    per_second: float
+    cpu_ms: float
+    steps: str
 
-def latency_rows(login: str, output: dict[str, Any]) -> list[str]:
-    """One Markdown row per route and database, and the bare argon2id verify's."""
-    rows = []
-    for result in output["results"]:
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> Summary:
         latencies, walls, cpus = result["latencies_ms"], result["round_wall_s"], result["round_cpu_s"]
         per_round = len(latencies) // len(walls)
-        per_second = statistics.median(per_round / wall for wall in walls)
-        cpu_ms = statistics.median(cpu / per_round * 1e3 for cpu in cpus)
-        labels = dict.fromkeys(label for steps in result["round_steps_ms"] for label in steps)
+        rounds_steps: list[dict[str, float]] = result["round_steps_ms"]
+        labels = dict.fromkeys(label for steps in rounds_steps for label in steps)
         steps = "; ".join(
-            f"{label} {statistics.median(steps.get(label, 0.0) for steps in result['round_steps_ms']):.1f}"
-            for label in labels
+            f"{label} {statistics.median(steps.get(label, 0.0) for steps in rounds_steps):.1f}" for label in labels
         )
-        rows.append(
-            f"| {login} | {result['backend'] or 'none'} | {result['route']} | {statistics.median(latencies):.1f} | "
-            f"{p90(latencies):.1f} | {per_second:.0f} | {cpu_ms:.1f} | {steps} |"
+        return cls(
+            result["backend"] or "none",
+            result["route"],
+            statistics.median(latencies),
+            statistics.quantiles(latencies, n=10, method="inclusive")[-1],
+            statistics.median(per_round / wall for wall in walls),
+            statistics.median(cpu / per_round * 1e3 for cpu in cpus),
+            steps,
         )
-    return rows
+
+    def row(self, login: str) -> str:
+        return (
+            f"| {login} | {self.backend} | {self.route} | {self.median_ms:.1f} | {self.p90_ms:.1f} | "
+            f"{self.per_second:.0f} | {self.cpu_ms:.1f} | {self.steps} |"
+        )
 
 
-def argon2_line(output: dict[str, Any]) -> str | None:
-    """How much of the password grant the bare argon2id verify accounts for, per database."""
-    by_route = {(r["backend"], r["route"]): r["latencies_ms"] for r in output["results"]}
-    bare = next((values for (_, route), values in by_route.items() if route.startswith("argon2id")), None)
+def argon2_line(summaries: list[Summary], parameters: str | None) -> str | None:
+    """How much of the password grant, in wall time and in CPU time, the bare argon2id verify accounts for."""
+    bare = next((s for s in summaries if s.route.startswith("argon2id")), None)
     if bare is None:
         return None
-    verify = statistics.median(bare)
-    shares = ", ".join(
-        f"{verify / statistics.median(values):.0%} of the password grant's median on {backend} "
-        f"({statistics.median(values):.1f} ms)"
-        for (backend, route), values in by_route.items()
-        if "password grant" in route
+    shares = "; ".join(
+        f"on {s.backend}, {bare.median_ms / s.median_ms:.0%} of its wall time and {bare.cpu_ms / s.cpu_ms:.0%} "
+        "of its CPU time"
+        for s in summaries
+        if "password grant" in s.route
     )
     return (
-        f"argon2id ({output['argon2']}): the bare pwdlib verify takes {verify:.1f} ms (median; p90 "
-        f"{p90(bare):.1f} ms): {shares}"
+        f"argon2id ({parameters}): the bare pwdlib verify takes {bare.median_ms:.1f} ms (median; p90 "
+        f"{bare.p90_ms:.1f} ms), {bare.cpu_ms:.1f} ms of CPU; beside the password grant's medians: {shares}"
     )
 
 
@@ -134,8 +147,9 @@ def login_part(logins: list[str], options: argparse.Namespace, samples: Samples)
             print(f"measuring login={login} ...", file=sys.stderr)
             login_sizes = ["--rounds", str(options.login_rounds), "--requests", str(options.login_requests)]
             output = run_worker(project, login, *login_sizes)
-            latencies += latency_rows(login, output)
-            notes += filter(None, [argon2_line(output)])
+            summaries = [Summary.of(result) for result in output["results"]]
+            latencies += [summary.row(login) for summary in summaries]
+            notes += filter(None, [argon2_line(summaries, output["argon2"])])
             hello_sizes = [
                 "--rounds",
                 str(options.rounds),

@@ -125,8 +125,9 @@ async def exchange(app: Asgi, method: str, path: str, headers: dict[str, str], b
         "server": ("127.0.0.1", 8000),
         "state": {},
     }
-    status, reply_headers, chunks = 0, {}, []
-    sent = False
+    status, sent = 0, False
+    reply_headers: dict[str, str] = {}
+    chunks: list[bytes] = []
 
     async def receive() -> Message:
         nonlocal sent
@@ -211,7 +212,8 @@ class Service:
             self.codes.append((cookie, json.dumps({"code": query["code"][0], "state": query["state"][0]}).encode()))
 
 
-async def migrated(url: str) -> None:
+async def migrate(url: str) -> None:
+    """Bring a fresh database to the newest schema with the bake's own migrations."""
     db = importlib.import_module(f"{os.environ[PACKAGE]}.db")
     engine = db.create_engine(url, timeout=10)
     try:
@@ -292,7 +294,7 @@ async def measure(options: argparse.Namespace, stack: ExitStack) -> list[Result]
     async with AsyncExitStack() as apps:
         services: dict[str, Service] = {}
         for backend in options.backends:
-            await migrated(urls[backend])
+            await migrate(urls[backend])
             app = await apps.enter_async_context(started(settings_for(urls[backend], login_settings)))
             if passwords:
                 await add_password_user(app, password_hash)
@@ -351,7 +353,7 @@ def measure_hello(options: argparse.Namespace, stack: ExitStack) -> list[worker.
     """``/hello`` as ``bench.worker`` measures it, plus the same app without the revocation view."""
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-hello-")))
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    asyncio.run(migrated(url))
+    asyncio.run(migrate(url))
     # Read by main.Settings() in bench.app.build, as from .env; /hello never calls the oidc provider.
     os.environ.update(DATABASE_URL=url, AUTH_TOKEN_CACHE_SIZE=str(options.pool // 2))
     if options.login == "oidc":
