@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from tests.baked import bake
 from tests.combinations import MODES
 
-from .login import LOGINS, login_part, worker_env
+from .login import LOGINS, login_part, run_in_bake
 from .report import Samples, machine, rows_from, samples_from, table, verdicts
 
 WRK_HINT = "wrk not found: the HTTP runs are skipped (install it with: apt-get install -y wrk)"
@@ -29,17 +28,7 @@ def run_mode(project: Path, mode: str, options: argparse.Namespace, http_seconds
     args = ["--mode", mode, "--rounds", str(options.rounds), "--requests", str(options.requests)]
     args += ["--pool", str(options.pool), "--http-rounds", str(options.http_rounds)]
     args += ["--http-seconds", str(http_seconds), "--wrk", options.wrk] + (["--profile"] if options.profile else [])
-    done = subprocess.run(
-        [sys.executable, "-P", "-m", "bench.worker", *args],
-        cwd=project,
-        env=worker_env(project),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"bench failed in {mode} mode:\n{done.stderr}")
-    output = json.loads(done.stdout)
+    output = run_in_bake(project, "bench.worker", args, f"bench failed in {mode} mode")
     profile = f"\n### Where the time goes: {mode} mode\n\n{output['profile']}" if output["profile"] else ""
     return samples_from(mode, output["results"]), profile
 

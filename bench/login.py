@@ -39,10 +39,10 @@ def worker_env(project: Path) -> dict[str, str]:
     return env
 
 
-def run_worker(project: Path, login: str, *args: str) -> dict[str, Any]:
-    """The login worker's output in a baked project."""
+def run_in_bake(project: Path, module: str, args: list[str], failure: str) -> dict[str, Any]:
+    """Run a bench worker module in a baked project; its JSON output, or exit saying ``failure``."""
     done = subprocess.run(
-        [sys.executable, "-P", "-m", "bench.login_worker", "--login", login, *args],
+        [sys.executable, "-P", "-m", module, *args],
         cwd=project,
         env=worker_env(project),
         capture_output=True,
@@ -50,9 +50,14 @@ def run_worker(project: Path, login: str, *args: str) -> dict[str, Any]:
         check=False,
     )
     if done.returncode != 0:
-        raise SystemExit(f"login bench failed in the {login} bake:\n{done.stderr}")
+        raise SystemExit(f"{failure}:\n{done.stderr}")
     output: dict[str, Any] = json.loads(done.stdout)
     return output
+
+
+def run_worker(project: Path, login: str, *args: str) -> dict[str, Any]:
+    """The login worker's output in a baked project."""
+    return run_in_bake(project, "bench.login_worker", ["--login", login, *args], f"login bench failed in {login} bake")
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,17 @@ def revocation_rows(samples: Samples, bakes: list[str]) -> list[str]:
     return rows
 
 
+def view_line(bake_name: str, view_us: dict[str, list[float]]) -> str:
+    """What the revocation view adds to ``authenticate`` alone: medians over rounds, in CPU µs."""
+    with_view, without = view_us["with"], view_us["without"]
+    added = statistics.median(w - wo for w, wo in zip(with_view, without, strict=True))
+    return (
+        f"{bake_name}: authenticate alone, a cached token, {len(with_view)} rounds of interleaved calls: "
+        f"{statistics.median(with_view):.2f} µs with the view, {statistics.median(without):.2f} µs without: "
+        f"the view adds {added:+.2f} µs per request"
+    )
+
+
 def login_part(logins: list[str], options: argparse.Namespace, samples: Samples) -> str:
     """Measure each login bake; the report's login section, in Markdown."""
     latencies = [
@@ -140,6 +156,7 @@ def login_part(logins: list[str], options: argparse.Namespace, samples: Samples)
         "|---|---|---|---:|---:|---:|---:|---|",
     ]
     notes: list[str] = []
+    view_notes: list[str] = []
     bakes = ["hs256"]
     with tempfile.TemporaryDirectory(prefix="bench-login-bake-") as folder:
         for login in logins:
@@ -161,6 +178,7 @@ def login_part(logins: list[str], options: argparse.Namespace, samples: Samples)
             hello = run_worker(project, login, "--hello", *hello_sizes)
             bakes.append(f"hs256 + {login}")
             samples = {**samples, **samples_from(bakes[-1], hello["results"])}
+            view_notes.append(view_line(bakes[-1], hello["view_us"]))
     revocation = [
         "| bake | tokens | unprotected µs | floor | `/hello` | over floor | without the view | the view adds |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -193,5 +211,6 @@ def login_part(logins: list[str], options: argparse.Namespace, samples: Samples)
             "- ratios as above: medians over the rounds of a cost over the same bake's unprotected app in the "
             "same round; without the view: the login bake's app with the plain Authenticator in place of the one "
             "that consults the revocation view, in the same rounds; the view adds: /hello less that, per round",
+            *(f"- {note}" for note in view_notes),
         ]
     )

@@ -20,7 +20,8 @@ results, and the bake's argon2id parameters.
 
 With ``--hello`` it measures ``GET /hello`` instead, as ``bench.worker`` does (CPU time,
 interleaved with the unprotected app and the no-op floor), and the same app once more
-with the plain ``Authenticator`` in place of the one that consults the revocation view.
+with the plain ``Authenticator`` in place of the one that consults the revocation view;
+then the two authenticators' ``authenticate`` alone, on a cached token, interleaved.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ CLIENT_SECRET = "bench-client-secret-0123456789abcdef"  # noqa: S105 - registere
 ARGON2 = "argon2id verify (pwdlib, bare)"
 BACKENDS = ("sqlite", "postgresql")
 WITHOUT_VIEW = "hello without the revocation view"
+VIEW_CALLS = 20_000  # authenticate calls per round when the view's own cost is timed
 # For /hello in an oidc bake: a client at a provider it never calls; nothing listens on port 9 of loopback.
 OFFLINE_CLIENT = {
     "AUTH_LOGIN_ISSUER": "http://127.0.0.1:9",
@@ -349,7 +351,24 @@ def without_revocation_view(app: Any) -> Any:
     return app
 
 
-def measure_hello(options: argparse.Namespace, stack: ExitStack) -> list[worker.Result]:
+async def authenticate_us(authenticator: Any, token: str, calls: int) -> float:
+    """CPU µs per ``authenticate`` call of one token."""
+    started = time.process_time()
+    for _ in range(calls):
+        await authenticator.authenticate(token)
+    return (time.process_time() - started) / calls * 1e6
+
+
+async def view_cost(with_view: Any, without_view: Any, token: str, rounds: int) -> dict[str, list[float]]:
+    """``authenticate`` alone with and without the view, on a cached token, interleaved: µs per call per round."""
+    samples: dict[str, list[float]] = {"with": [], "without": []}
+    for _ in range(rounds):
+        samples["with"].append(await authenticate_us(with_view, token, VIEW_CALLS))
+        samples["without"].append(await authenticate_us(without_view, token, VIEW_CALLS))
+    return samples
+
+
+def measure_hello(options: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
     """``/hello`` as ``bench.worker`` measures it, plus the same app without the revocation view."""
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-hello-")))
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
@@ -364,7 +383,9 @@ def measure_hello(options: argparse.Namespace, stack: ExitStack) -> list[worker.
     unique = worker.mint(signer, options.pool, apps["hello"].state.authenticator.settings)
     kinds = {"repeated": unique[:1], "unique": unique}
     results, _ = asyncio.run(worker.in_process(apps, kinds, signer, options))
-    return results
+    authenticators = (apps["hello"].state.authenticator, apps[WITHOUT_VIEW].state.authenticator)
+    view = asyncio.run(view_cost(*authenticators, unique[0], options.rounds))
+    return {"results": [asdict(result) for result in results], "view_us": view}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -380,7 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     random.seed(6)
     with ExitStack() as stack:
         if options.hello:
-            json.dump({"results": [asdict(result) for result in measure_hello(options, stack)]}, sys.stdout)
+            json.dump(measure_hello(options, stack), sys.stdout)
             return
         results = asyncio.run(measure(options, stack))
     json.dump({"results": [asdict(result) for result in results], "argon2": argon2_parameters()}, sys.stdout)

@@ -103,6 +103,9 @@ def test_login_bench_reports_each_login_route_on_both_databases_and_hello_beside
         else:
             assert math.isfinite(float(without_view)), cells
             assert re.fullmatch(r"[+-]\d+\.\d\d \([+-]\d+\.\d µs\)", view_adds), cells
+    for bake in bakes[1:]:
+        view = re.search(rf"^- {re.escape(bake)}: authenticate alone, .* the view adds ([+-]\d+\.\d\d) µs", out, re.M)
+        assert view is not None, out
 
 
 def table_rows(out: str, header: str) -> list[list[str]]:
