@@ -264,9 +264,8 @@ async def timed_round(result: Result, timings: Timings, requests: int, send: Cal
     result.round_steps_ms.append(spent)
 
 
-async def measure(options: argparse.Namespace, stack: ExitStack) -> list[Result]:
-    """Every route of the bake on every database, interleaved, after a warm-up."""
-    package = os.environ[PACKAGE]
+def start_peers(options: argparse.Namespace, stack: ExitStack) -> tuple[dict[str, str], dict[str, str]]:
+    """A database URL per backend (PostgreSQL started for the block), and the login's settings (its provider)."""
     baked_tests()
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-login-")))
     urls = {"sqlite": f"sqlite+aiosqlite:///{folder / 'bench.db'}"}
@@ -275,19 +274,25 @@ async def measure(options: argparse.Namespace, stack: ExitStack) -> list[Result]
         bindir = postgres.find_bindir()
         if bindir is None:
             raise SystemExit("PostgreSQL server binaries not found (PG_BINDIR, or /usr/lib/postgresql/<version>/bin)")
-        server = stack.enter_context(postgres.running_postgres(bindir))
-        urls["postgresql"] = server.url()
-    login_settings: dict[str, str] = {}
+        urls["postgresql"] = stack.enter_context(postgres.running_postgres(bindir)).url()
+    if options.login != "oidc":
+        return urls, {}
+    upstream = importlib.import_module(f"{BAKED_TESTS}.upstream")
+    redirect_uri = f"http://127.0.0.1:{free_port()}/authorize"  # never served: codes are read off it
+    client = upstream.Client(CLIENT_ID, [redirect_uri], client_secret=CLIENT_SECRET)
+    provider = stack.enter_context(upstream.running_provider(upstream.ProviderConfig(clients=[client])))
+    login_settings = {
+        "login_issuer": provider.issuer, "login_client_id": CLIENT_ID,
+        "login_client_secret": CLIENT_SECRET, "login_redirect_uri": redirect_uri,
+    }  # fmt: skip
+    return urls, login_settings
+
+
+async def measure(options: argparse.Namespace, stack: ExitStack) -> list[Result]:
+    """Every route of the bake on every database, interleaved, after a warm-up."""
+    package = os.environ[PACKAGE]
+    urls, login_settings = start_peers(options, stack)
     http = stack.enter_context(httpx2.Client(timeout=30))
-    if options.login == "oidc":
-        upstream = importlib.import_module(f"{BAKED_TESTS}.upstream")
-        redirect_uri = f"http://127.0.0.1:{free_port()}/authorize"  # never served: codes are read off it
-        client = upstream.Client(CLIENT_ID, [redirect_uri], client_secret=CLIENT_SECRET)
-        provider = stack.enter_context(upstream.running_provider(upstream.ProviderConfig(clients=[client])))
-        login_settings = {
-            "login_issuer": provider.issuer, "login_client_id": CLIENT_ID,
-            "login_client_secret": CLIENT_SECRET, "login_redirect_uri": redirect_uri,
-        }  # fmt: skip
     passwords = importlib.import_module(f"{package}.passwords") if options.login == "password" else None
     hasher: Any = passwords.hasher if passwords else None
     password_hash = hasher.hash(PASSWORD) if hasher else ""
@@ -306,10 +311,9 @@ async def measure(options: argparse.Namespace, stack: ExitStack) -> list[Result]
             keys.append(("", ARGON2))
         results = {f"{backend} {route}": Result(backend, route) for backend, route in keys}
 
-        def bare_verify(_: int) -> Awaitable[None]:
+        async def bare_verify(_: int) -> None:
             if not hasher.verify(PASSWORD, password_hash):
                 raise RuntimeError("the bare argon2id verify refused the right password")
-            return asyncio.sleep(0)
 
         with timed_steps(package, STEPS) as timings:
             for service in services.values():  # warm-up, and the first refresh tokens
