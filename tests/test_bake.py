@@ -229,7 +229,6 @@ OIDC_FILES = [
     "src/{pkg}/migrations/versions/v0002_oidc_login.py",
     "tests/test_login_oidc.py",
     "tests/upstream.py",
-    "tests/browser.py",
     "tests/node/package.json",
     "tests/node/package-lock.json",
     "tests/node/provider.mjs",
@@ -246,3 +245,21 @@ def test_only_an_oidc_bake_holds_the_oidc_login_and_its_provider(cookies: Cookie
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     needs_http_client = any(dep.startswith("httpx2") for dep in pyproject["project"]["dependencies"])
     assert needs_http_client is (login == "oidc")
+
+
+# The browser tests of hs256 bakes: the /docs password login, and the oidc login (it drives no Swagger page).
+BROWSER_FILES = {
+    "none": set(),
+    "password": {"tests/browser.py", "tests/swagger_page.py", "tests/test_swagger_login.py"},
+    "oidc": {"tests/browser.py"},
+}
+
+
+@pytest.mark.parametrize("login", BROWSER_FILES)
+def test_a_login_bake_holds_its_browser_test_and_selenium(cookies: Cookies, login: str) -> None:
+    project = bake_ok(cookies, auth_mode="hs256", login=login)
+    browser = set().union(*BROWSER_FILES.values())
+    assert browser & files_of(project) == BROWSER_FILES[login]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    has_selenium = any(dep.startswith("selenium") for dep in pyproject["dependency-groups"]["dev"])
+    assert has_selenium is (login != "none")

@@ -317,6 +317,19 @@ def test_workflow_installs_postgresql_before_the_tests_of_login_bakes(baked: dic
         assert installs[0] < tests[0]
 
 
+@pytest.mark.parametrize("mode", SLOW_BAKES)
+def test_workflow_gives_a_browser_to_the_bakes_with_a_browser_test(baked: dict[str, Path], mode: str) -> None:
+    steps = load_yaml(baked[mode] / ".github/workflows/ci.yml")["jobs"]["check"]["steps"]
+    commands = [step.get("run", "") for step in steps]
+    installs = [index for index, command in enumerate(commands) if "apt-get install" in command and "chromium" in command]
+    has_browser_test = mode in ("jwks", *LOGIN_BAKES)
+    assert (baked[mode] / "tests/browser.py").exists() is has_browser_test
+    assert len(installs) == (1 if has_browser_test else 0)
+    if installs:
+        tests = [index for index, command in enumerate(commands) if command.endswith("uv run pytest")]
+        assert installs[0] < tests[0]
+
+
 def test_template_workflow_runs_make_test() -> None:
     jobs = load_yaml(TEMPLATE / ".github/workflows/ci.yml")["jobs"]
     runs = [step["run"] for job in jobs.values() for step in job["steps"] if "run" in step]

@@ -87,6 +87,24 @@ class SwaggerPage:
         self._visible(LOGOUT, scheme)
         self.close_dialog()
 
+    def _submit_password(self, scheme: WebElement, username: str, password: str) -> None:
+        for field, value in (("oauth_username", username), ("oauth_password", password)):
+            box = self._visible(f"#{field}", scheme)
+            box.clear()
+            box.send_keys(value)
+        self._click(".auth-btn-wrapper button.authorize", scheme)
+
+    def log_in_with_password(self, scheme: WebElement, username: str, password: str) -> None:
+        """The OAuth2 password flow: the page posts the username and password to the scheme's token URL."""
+        self._submit_password(scheme, username, password)
+        self._visible(LOGOUT, scheme)
+        self.close_dialog()
+
+    def refused_password_login(self, scheme: WebElement, username: str, password: str) -> str:
+        """A password login the token URL refuses; the error the dialog shows."""
+        self._submit_password(scheme, username, password)
+        return self._visible(".errors", scheme).text
+
     def execute(self, tag: str, operation_id: str) -> tuple[int, str]:
         """Open an operation, "Try it out", "Execute"; return the status code and body shown."""
         block = self._visible(f"#operations-{tag}-{operation_id}")
