@@ -330,6 +330,7 @@ class Kit:
     audience: str
     attacker_url: str
     base_url: str = ""  # where the service listens, for DPoP proofs' htu
+    subject: str = "alice"  # the sub of good tokens: in login bakes, the id of a user in the database
     leeway: int = 30
     max_lifetime: int = 86400
 
@@ -344,7 +345,7 @@ class Kit:
 
     def claims(self, **changes: object) -> dict[str, object]:
         now = int(time.time())
-        claims: dict[str, object] = {"sub": "alice", "iss": self.issuer, "aud": self.audience, "iat": now}
+        claims: dict[str, object] = {"sub": self.subject, "iss": self.issuer, "aud": self.audience, "iat": now}
         claims["exp"] = now + 300
         claims.update(changes)
         return {name: value for name, value in claims.items() if value is not DROP}

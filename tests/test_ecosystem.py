@@ -321,7 +321,8 @@ def test_workflow_installs_postgresql_before_the_tests_of_login_bakes(baked: dic
 def test_workflow_gives_a_browser_to_the_bakes_with_a_browser_test(baked: dict[str, Path], mode: str) -> None:
     steps = load_yaml(baked[mode] / ".github/workflows/ci.yml")["jobs"]["check"]["steps"]
     commands = [step.get("run", "") for step in steps]
-    installs = [index for index, command in enumerate(commands) if "apt-get install" in command and "chromium" in command]
+    browser = "apt-get install -y --no-install-recommends chromium"
+    installs = [index for index, command in enumerate(commands) if browser in command]
     has_browser_test = mode in ("jwks", *LOGIN_BAKES)
     assert (baked[mode] / "tests/browser.py").exists() is has_browser_test
     assert len(installs) == (1 if has_browser_test else 0)

@@ -179,7 +179,8 @@ def test_apply_tags_keeps_a_file_when_every_question_its_tags_name_fits(
 def test_comma_separated_alternatives_keep_a_file_when_any_fits(
     tmp_path: Path, chosen: dict[str, str], kept: bool
 ) -> None:
-    tagged_tree(tmp_path, ["jwks_cache.jwks,oidc.py", "cache_tests.hs256+none,jwks.py", "browser.jwks,password,oidc.py"])
+    names = ["jwks_cache.jwks,oidc.py", "cache_tests.hs256+none,jwks.py", "browser.jwks,password,oidc.py"]
+    tagged_tree(tmp_path, names)
     post_gen.apply_tags(tmp_path, chosen)
     assert ("jwks_cache.py" in tree(tmp_path)) is kept
     assert ("cache_tests.py" in tree(tmp_path)) is (chosen["login"] == "none" and chosen["auth_mode"] != "dev")
