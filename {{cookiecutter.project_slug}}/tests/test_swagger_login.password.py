@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from selenium.webdriver.chrome.webdriver import WebDriver
 
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
@@ -26,12 +25,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    with chromium() as driver:
-        yield driver
-
-
-@pytest.fixture
 def service(settings: Settings) -> Iterator[str]:
     """The service, with one user made by ``users create``; yields its base URL."""
     create = ("create", "alice", "--scope", "items:read", "--password-stdin")
@@ -41,16 +34,17 @@ def service(settings: Settings) -> Iterator[str]:
         yield base_url
 
 
-def test_docs_log_in_with_a_username_and_password_then_call_the_api(browser: WebDriver, service: str) -> None:
-    page = SwaggerPage(browser, f"{service}/docs")
-    before = page.execute("me", "read_me_me_get")
-    login = page.scheme(page.open_authorize_dialog(), "PasswordLogin")
-    labels = page.shown_labels(login)
-    refused = page.refused_password_login(login, "alice", "not the password")
-    page.log_in_with_password(login, "alice", PASSWORD)
-    me_status, me_body = page.execute("me", "read_me_me_get")
-    items_status, items_body = page.execute("items", "list_items_items_get")
-    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str) -> None:
+    with chromium() as browser:
+        page = SwaggerPage(browser, f"{service}/docs")
+        before = page.execute("me", "read_me_me_get")
+        login = page.scheme(page.open_authorize_dialog(), "PasswordLogin")
+        labels = page.shown_labels(login)
+        refused = page.refused_password_login(login, "alice", "not the password")
+        page.log_in_with_password(login, "alice", PASSWORD)
+        me_status, me_body = page.execute("me", "read_me_me_get")
+        items_status, items_body = page.execute("items", "list_items_items_get")
+        loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
 
     assert before[0] == 401
     assert {"username:", "password:"} <= set(labels)
