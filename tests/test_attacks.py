@@ -2,10 +2,10 @@
 
 Each mode, and each login bake (hs256 with login=password or oidc), is served once for the whole module;
 the login bakes on a SQLite database of their own, with a user whom the good tokens name, and they face
-the login's own attacks too: tokens that were logged out, revoked, of a disabled or deleted user, and
-refresh and access tokens swapped. jwks mode against a loopback
-provider with RS256, ES256, PS256 and EdDSA keys (and JWKs that lie about their
-algorithm), with those four in ``AUTH_ALGORITHMS``, published after over a hundred
+the login's own attacks too: tokens that were logged out, revoked, of a disabled or deleted user,
+refresh and access tokens swapped, another user's refresh token at logout, and bad ``POST /token`` bodies.
+jwks mode is served against a loopback provider with RS256, ES256, PS256 and EdDSA keys (and JWKs that
+lie about their algorithm), with those four in ``AUTH_ALGORITHMS``, published after over a hundred
 others (``Keys.jwks_extras``). A second loopback server plays the attacker:
 tokens point at it through ``jku``, ``x5u``, ``iss`` and ``kid``, and it must
 never receive a request. The counted results are printed at the end of the run.
@@ -356,3 +356,82 @@ def test_a_deleted_users_tokens_get_nothing_of_theirs(login: Login) -> None:
     reply = login.target.send(bearer(tokens["access_token"]))
     assert reply.status == 404, reply.body[:300]
     assert_token_error(refresh(login, tokens["refresh_token"]), "invalid_grant")
+
+
+def test_logout_with_another_users_refresh_token_ends_only_ones_own_session(login: Login) -> None:
+    _, mine = login.new_session()
+    _, theirs = login.new_session()
+    logout = httpx2.post(
+        f"{login.target.kit.base_url}/logout",
+        headers={"Authorization": f"Bearer {mine['access_token']}"},
+        data={"refresh_token": theirs["refresh_token"]},
+    )
+    assert logout.status_code == 204
+    assert login.target.send(bearer(theirs["access_token"])).status == 200
+    assert refresh(login, theirs["refresh_token"]).status_code == 200
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class BadBody:
+    """A ``POST /token`` body refused with an RFC 6749 §5.2 error; ``oidc_error`` where the oidc login differs."""
+
+    name: str
+    body: bytes
+    error: str
+    status: int = 400
+    content_type: str | None = FORM
+    oidc_error: str | None = None
+
+    def expected(self, login: str) -> tuple[int, str]:
+        return self.status, (self.oidc_error if login == "oidc" and self.oidc_error else self.error)
+
+
+REFRESH = b"grant_type=refresh_token&refresh_token="
+# A failed password login counts against the address (429 after AUTH_LOGIN_FAILURES_PER_ADDRESS): only two here.
+BAD_BODIES = [
+    BadBody("grant_type missing", b"refresh_token=x", "invalid_request"),
+    BadBody("grant_type repeated", b"grant_type=refresh_token&grant_type=password&refresh_token=x", "invalid_request"),
+    BadBody("refresh_token repeated", REFRESH + b"x&refresh_token=y", "invalid_request"),
+    BadBody("bytes that are not UTF-8", REFRESH + b"\xff\xfe", "invalid_request"),
+    BadBody("percent-encoded bytes that are not UTF-8", REFRESH + b"%ff%fe", "invalid_request"),
+    BadBody("21 fields", b"&".join(b"f%d=x" % n for n in range(21)), "invalid_request"),
+    BadBody(
+        "JSON",
+        b'{"grant_type":"refresh_token","refresh_token":"x"}',
+        "invalid_request",
+        content_type="application/json",
+    ),
+    BadBody("multipart", b"--x--", "invalid_request", content_type="multipart/form-data; boundary=x"),
+    BadBody("no content type", REFRESH + b"x", "invalid_request", content_type=None),
+    BadBody("a body over the cap", REFRESH + b"x" * 5000, "invalid_request", status=413),
+    BadBody("grant_type unknown", b"grant_type=client_credentials", "unsupported_grant_type"),
+    BadBody("an authorization code at /token", b"grant_type=authorization_code&code=x", "unsupported_grant_type"),
+    BadBody("refresh_token empty", REFRESH, "invalid_request"),
+    BadBody("refresh_token of 300 characters", REFRESH + b"x" * 300, "invalid_grant"),
+    BadBody("refresh_token SQL", REFRESH + b"x%27%20OR%20%271%27%3D%271", "invalid_grant"),
+    BadBody("refresh_token with a NUL byte", REFRESH + b"x%00y", "invalid_grant"),
+    BadBody(
+        "password grant, SQL in the username",
+        b"grant_type=password&password=x&username=alice%27%20OR%20%271%27%3D%271",
+        "invalid_grant",
+        oidc_error="unsupported_grant_type",
+    ),
+    BadBody(
+        "password grant, a 3 KB username",
+        b"grant_type=password&password=x&username=" + b"a" * 3000,
+        "invalid_grant",
+        oidc_error="unsupported_grant_type",
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_BODIES, ids=lambda bad: bad.name)
+def test_a_bad_token_request_gets_an_oauth_error_never_a_5xx(login: Login, bad: BadBody) -> None:
+    headers = {"content-type": bad.content_type} if bad.content_type else {}
+    response = httpx2.post(f"{login.target.kit.base_url}/token", content=bad.body, headers=headers, timeout=30)
+    bake = LOGIN_TARGETS[login.target.name]
+    assert (response.status_code, response.json()["error"]) == bad.expected(bake), response.text[:300]
+    assert response.headers["cache-control"] == "no-store"
