@@ -1,38 +1,40 @@
 """What an operator does to a login bake's users: ``python login_operator.py PACKAGE``, then
 ``COMMAND USERNAME`` lines on its standard input, each answered by one line on its standard output.
 
-It runs in the bake's environment (``DATABASE_URL``, ``AUTH_*``, the package on ``PYTHONPATH``), and
-stays up, so that the package is imported once rather than for every command.
-
 ``add`` puts a user in the database and prints its id; ``issue`` gives the user a new session as a
 successful login does once it knows who logged in (``Sessions.issue_tokens``) and prints the token
-response; ``revoke`` and ``disable`` do what ``users revoke`` and ``users disable`` do
-(``Sessions.end_user_sessions``); ``delete`` removes the user's row. The baked package's own code does
-each, so the attack battery gets real sessions of both login kinds without a password or a provider.
+response; ``revoke`` and ``disable`` are the bake's users CLI (``users revoke NAME``); ``delete``
+removes the user's row. The bake's own code does each, so the attack battery gets real sessions of
+both login kinds without a password or a provider. It runs in the bake's environment
+(``DATABASE_URL``, ``AUTH_*``, the package on ``PYTHONPATH``), and stays up, so that the package is
+imported once rather than for every command.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import io
 import sys
 from typing import Any
 
 from sqlalchemy import select
 
-COMMANDS = ("add", "issue", "revoke", "disable", "delete")
+DATABASE_COMMANDS = ("add", "issue", "delete")
+CLI_COMMANDS = ("revoke", "disable")
+
+
+def module(package: str, name: str) -> Any:
+    return importlib.import_module(f"{package}.{name}")
 
 
 async def operate(package: str, command: str, username: str) -> str:
-    """Carry out one command; return what to print."""
-
-    def module(name: str) -> Any:
-        return importlib.import_module(f"{package}.{name}")
-
-    settings = module("login_settings").LoginSettings()
-    database = module("db").Database(settings)
-    user_model = module("models").User
-    sessions = module("sessions").Sessions(settings, module("revocation").RevocationView())
+    """Carry out one of the database commands; return what to print."""
+    settings = module(package, "login_settings").LoginSettings()
+    database = module(package, "db").Database(settings)
+    user_model = module(package, "models").User
+    sessions = module(package, "sessions").Sessions(settings, module(package, "revocation").RevocationView())
     try:
         async with database.sessions() as db:
             if command == "add":
@@ -44,25 +46,34 @@ async def operate(package: str, command: str, username: str) -> str:
             if command == "issue":
                 issued = await sessions.issue_tokens(db, user, user.scopes)
                 return str(issued.model_dump_json())
-            if command == "delete":
-                await db.delete(user)
-            else:
-                user.disabled = user.disabled or command == "disable"
-                await sessions.end_user_sessions(db, user)
+            await db.delete(user)
             await db.commit()
             return f"{command}: {username}"
     finally:
         await database.aclose()
 
 
+def users_cli(package: str, *args: str) -> str:
+    """Run ``python -m PACKAGE.users ARGS`` in this process; what it printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = module(package, "users").main(list(args))
+    if status != 0:
+        raise SystemExit(f"users {' '.join(args)} failed with exit status {status}")
+    return printed.getvalue().strip()
+
+
 def main(argv: list[str]) -> int:
     (package,) = argv
     for line in sys.stdin:
         command, username = line.split()
-        if command not in COMMANDS:
-            print(f"error: {command!r} is none of {', '.join(COMMANDS)}", file=sys.stderr)
+        if command in CLI_COMMANDS:
+            print(users_cli(package, command, username), flush=True)
+        elif command in DATABASE_COMMANDS:
+            print(asyncio.run(operate(package, command, username)), flush=True)
+        else:
+            print(f"error: {command!r} is none of {', '.join(DATABASE_COMMANDS + CLI_COMMANDS)}", file=sys.stderr)
             return 2
-        print(asyncio.run(operate(package, command, username)), flush=True)
     return 0
 
 
