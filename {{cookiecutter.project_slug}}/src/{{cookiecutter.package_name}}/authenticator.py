@@ -6,11 +6,13 @@ signature is checked, through the ``Verifier`` that ``verifier.py`` provides.
 
 from __future__ import annotations
 
+import math
+import time
 from collections import OrderedDict
 from typing import Protocol
 
 from . import tokens
-from .claims import TokenClaims, claim_rules, still_valid, validate_claims
+from .claims import TokenClaims, claim_rules, validate_claims
 from .errors import InvalidTokenError
 from .log_throttle import LogThrottle
 from .presentation import BearerOnly, Presentation
@@ -54,17 +56,19 @@ class VerifiedTokenCache:
     """A bounded LRU of verified claims keyed by the exact token string.
 
     Only tokens that passed every check enter it, and the strict parser gives
-    each token a single spelling, so junk cannot fill it. Hits are re-checked
-    against ``exp`` and ``nbf`` by the caller; everything else (signature,
-    ``typ``, lifetime, ID-token markers) cannot change and is not checked again.
-    It holds at most ``size`` entries, and at most ``max_bytes`` as ``entry_bytes``
-    counts them.
+    each token a single spelling, so junk cannot fill it. A hit is re-checked
+    only against ``exp`` and ``nbf``, as bounds worked out when the entry was
+    made; everything else (signature, ``typ``, lifetime, ID-token markers)
+    cannot change and is not checked again. It holds at most ``size`` entries,
+    and at most ``max_bytes`` as ``entry_bytes`` counts them.
     """
 
-    def __init__(self, size: int, max_bytes: int) -> None:
+    def __init__(self, size: int, max_bytes: int, *, leeway: float = 0) -> None:
         self._size = size
         self._max_bytes = max_bytes
-        self._entries: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._leeway = leeway
+        # token -> (claims, valid from, valid until, counted bytes)
+        self._entries: OrderedDict[str, tuple[TokenClaims, float, float, int]] = OrderedDict()
         self.nbytes = 0
 
     @staticmethod
@@ -78,25 +82,45 @@ class VerifiedTokenCache:
         return ENTRY_BYTES + BYTES_PER_CHARACTER * len(token) + BYTES_PER_SCOPE * len(claims.scopes)
 
     def get(self, token: str) -> TokenClaims | None:
-        claims = self._entries.get(token)
-        if claims is not None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        self._entries.move_to_end(token)
+        return entry[0]
+
+    def checked(self, token: str) -> TokenClaims | None:
+        """The claims of a cached token inside its ``nbf``/``exp`` window; None if not cached.
+
+        One dictionary lookup and one comparison. A token past its window is dropped and refused
+        with ``InvalidTokenError``.
+        """
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        claims, valid_from, valid_until, _ = entry
+        if valid_from <= time.time() < valid_until:
             self._entries.move_to_end(token)
-        return claims
+            return claims
+        self.discard(token)
+        raise InvalidTokenError("expired")
 
     def put(self, token: str, claims: TokenClaims) -> None:
         cost = self.entry_bytes(token, claims)
         if self._size <= 0 or cost > self._max_bytes:
             return
         self.discard(token)
-        self._entries[token] = claims
+        # The window a hit must be in, as two bounds: nbf - leeway <= now < exp + leeway.
+        valid_from = -math.inf if claims.nbf is None else claims.nbf - self._leeway
+        valid_until = math.inf if claims.exp is None else claims.exp + self._leeway
+        self._entries[token] = (claims, valid_from, valid_until, cost)
         self.nbytes += cost
         while len(self._entries) > self._size or self.nbytes > self._max_bytes:
-            self.nbytes -= self.entry_bytes(*self._entries.popitem(last=False))
+            self.nbytes -= self._entries.popitem(last=False)[1][3]
 
     def discard(self, token: str) -> None:
-        claims = self._entries.pop(token, None)
-        if claims is not None:
-            self.nbytes -= self.entry_bytes(token, claims)
+        entry = self._entries.pop(token, None)
+        if entry is not None:
+            self.nbytes -= entry[3]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -113,29 +137,37 @@ class Authenticator:
         self.settings = settings
         self.verifier = verifier
         self.presentation: Presentation = presentation or BearerOnly()
-        self.cache = VerifiedTokenCache(settings.token_cache_size, settings.token_cache_bytes)
+        self.cache = VerifiedTokenCache(
+            settings.token_cache_size, settings.token_cache_bytes, leeway=settings.leeway_seconds
+        )
         self.rules = claim_rules(settings, require_exp=verifier.require_exp)
         self._types = tokens.AT_JWT_ONLY if settings.require_at_jwt else tokens.ACCESS_TOKEN_TYPES
         self.log_throttle = LogThrottle(settings.log_repeat_seconds)
         self._key_generation = 0
 
     async def authenticate(self, token: str) -> TokenClaims:
-        """Verify a token: signature first, then every claim."""
-        settings = self.settings
-        self.verifier.refresh_if_due()
-        key_generation = self.verifier.key_generation()
+        """Verify a token: signature first, then every claim; a token verified before is only re-checked."""
+        claims = self.cached(token)
+        return claims if claims is not None else await self.verify(token)
+
+    def cached(self, token: str) -> TokenClaims | None:
+        """The claims of a token verified before, re-checked against ``exp``/``nbf``; None when not cached.
+
+        Synchronous, so that a repeated token costs ``has_access`` no coroutine.
+        """
+        verifier = self.verifier
+        verifier.refresh_if_due()
+        key_generation = verifier.key_generation()
         if key_generation != self._key_generation:
             self.cache.clear()
             self._key_generation = key_generation
-        cached = self.cache.get(token)
-        if cached is not None:
-            if still_valid(cached, leeway=settings.leeway_seconds):
-                return cached
-            self.cache.discard(token)
-            raise InvalidTokenError("expired")
+        return self.cache.checked(token)
+
+    async def verify(self, token: str) -> TokenClaims:
+        """Check a token not seen before (shape, signature, claims) and remember it."""
         parsed = tokens.parse(
             token,
-            max_bytes=settings.max_token_bytes,
+            max_bytes=self.settings.max_token_bytes,
             algorithms=self.verifier.algorithms,
             types=self._types,
         )

@@ -187,14 +187,6 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
     )
 
 
-def still_valid(claims: TokenClaims, *, leeway: float, now: float | None = None) -> bool:
-    """Re-check the time window of claims that were verified earlier."""
-    now = time.time() if now is None else now
-    if claims.exp is not None and claims.exp <= now - leeway:
-        return False
-    return claims.nbf is None or claims.nbf <= now + leeway
-
-
 def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
     """Turn the settings into the rules ``validate_claims`` applies."""
     primary = (settings.issuer, *settings.issuer_aliases) if settings.issuer else ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from .claims import TokenClaims
 from .errors import InvalidTokenError
@@ -17,12 +18,13 @@ from .errors import InvalidTokenError
 SCHEMES = frozenset({"bearer", "dpop"})
 
 
-def credentials(conn: HTTPConnection) -> tuple[str, str] | None:
+def credentials(scope: Scope) -> tuple[str, str] | None:
     """The (lower-case scheme, token) of the request's one ``Authorization`` header, or None."""
-    values = conn.headers.getlist("authorization")
+    # The ASGI header list itself (names are lower case): Starlette's Headers.getlist costs as much as a cache hit.
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
     if len(values) != 1:
         return None
-    scheme, _, token = values[0].partition(" ")
+    scheme, _, token = values[0].decode("latin-1").partition(" ")
     scheme = scheme.lower()
     if scheme not in SCHEMES or not token or token != token.strip(" "):
         return None

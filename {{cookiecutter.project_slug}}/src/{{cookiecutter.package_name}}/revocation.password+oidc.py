@@ -58,9 +58,18 @@ class RevocationCheckingAuthenticator(Authenticator):
         super().__init__(settings, verifier)
         self.revocations = revocations
 
-    async def authenticate(self, token: str) -> TokenClaims:
-        claims = await super().authenticate(token)
+    def cached(self, token: str) -> TokenClaims | None:
+        claims = super().cached(token)
+        if claims is not None:
+            self._refuse_revoked(claims)
+        return claims
+
+    async def verify(self, token: str) -> TokenClaims:
+        claims = await super().verify(token)
+        self._refuse_revoked(claims)
+        return claims
+
+    def _refuse_revoked(self, claims: TokenClaims) -> None:
         reason = self.revocations.refusal(claims)
         if reason is not None:
             raise InvalidTokenError(reason)
-        return claims
