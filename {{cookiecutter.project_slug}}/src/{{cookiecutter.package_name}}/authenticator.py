@@ -30,6 +30,8 @@ class Verifier(Protocol):
 
     algorithms: frozenset[str]
     require_exp: bool
+    # Whether keys can change while the service runs; if not, a cache hit never asks about them.
+    rotates_keys: bool
 
     def key_generation(self) -> int:
         """Changes whenever the keys change, so that tokens verified with old keys are verified again."""
@@ -144,6 +146,7 @@ class Authenticator:
         self._types = tokens.AT_JWT_ONLY if settings.require_at_jwt else tokens.ACCESS_TOKEN_TYPES
         self.log_throttle = LogThrottle(settings.log_repeat_seconds)
         self._key_generation = 0
+        self._rotates_keys = verifier.rotates_keys
 
     async def authenticate(self, token: str) -> TokenClaims:
         """Verify a token: signature first, then every claim; a token verified before is only re-checked."""
@@ -155,12 +158,13 @@ class Authenticator:
 
         Synchronous, so that a repeated token costs ``has_access`` no coroutine.
         """
-        verifier = self.verifier
-        verifier.refresh_if_due()
-        key_generation = verifier.key_generation()
-        if key_generation != self._key_generation:
-            self.cache.clear()
-            self._key_generation = key_generation
+        if self._rotates_keys:
+            verifier = self.verifier
+            verifier.refresh_if_due()
+            key_generation = verifier.key_generation()
+            if key_generation != self._key_generation:
+                self.cache.clear()
+                self._key_generation = key_generation
         return self.cache.checked(token)
 
     async def verify(self, token: str) -> TokenClaims:

@@ -65,7 +65,7 @@ class BearerAccess(SecurityBase):
         self.model = HTTPBearerModel(bearerFormat="JWT")
         self.scheme_name = "BearerJWT"
         # The last app served and its authenticator: app.state's attribute lookup costs a microsecond.
-        self._served: tuple[object, Authenticator] | None = None
+        self._served: tuple[object, Authenticator | None] = (None, None)
 
     async def __call__(self, conn: HTTPConnection, required: SecurityScopes) -> TokenClaims:
         """Return the verified claims of the request's token, or refuse the request."""
@@ -73,7 +73,9 @@ class BearerAccess(SecurityBase):
         # A route with scopes runs this twice (router guard, then Security): the second run reuses the first.
         verified: tuple[str, TokenClaims] | None = scope.get(VERIFIED)
         if verified is None:
-            authenticator = self._authenticator(scope["app"])
+            app, authenticator = self._served
+            if app is not scope["app"] or authenticator is None:
+                authenticator = self._authenticator(scope["app"])
             presentation = authenticator.presentation
             found = credentials(scope)
             if found is None or found[0] not in presentation.schemes:
@@ -84,7 +86,8 @@ class BearerAccess(SecurityBase):
                 claims = authenticator.cached(token)
                 if claims is None:
                     claims = await authenticator.verify(token)
-                presentation.check(conn, scheme, token, claims)
+                if scheme != "bearer" or claims.jkt is not None:  # else every presentation accepts it
+                    presentation.check(conn, scheme, token, claims)
             except (InvalidTokenError, InvalidProofError, KeyUnavailableError) as exc:
                 _refuse(conn, authenticator, scheme, exc)
             verified = scope[VERIFIED] = (scheme, claims)
@@ -102,10 +105,10 @@ class BearerAccess(SecurityBase):
 
     def _authenticator(self, app: Any) -> Authenticator:
         """The authenticator ``create_app`` gave ``app``, remembered for the next request to the same app."""
-        served = self._served
-        if served is not None and served[0] is app:
-            return served[1]
-        authenticator: Authenticator = app.state.authenticator
+        app_, authenticator = self._served
+        if app_ is app and authenticator is not None:
+            return authenticator
+        authenticator = app.state.authenticator
         self._served = (app, authenticator)
         return authenticator
 

@@ -21,10 +21,15 @@ SCHEMES = frozenset({"bearer", "dpop"})
 def credentials(scope: Scope) -> tuple[str, str] | None:
     """The (lower-case scheme, token) of the request's one ``Authorization`` header, or None."""
     # The ASGI header list itself (names are lower case): Starlette's Headers.getlist costs as much as a cache hit.
-    values = [value for name, value in scope["headers"] if name == b"authorization"]
-    if len(values) != 1:
+    found = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if found is not None:
+                return None
+            found = value
+    if found is None:
         return None
-    scheme, _, token = values[0].decode("latin-1").partition(" ")
+    scheme, _, token = found.decode("latin-1").partition(" ")
     scheme = scheme.lower()
     if scheme not in SCHEMES or not token or token != token.strip(" "):
         return None
@@ -45,7 +50,10 @@ class Presentation(Protocol):
     schemes: frozenset[str]
 
     def check(self, conn: HTTPConnection, scheme: str, token: str, claims: TokenClaims) -> None:
-        """Raise ``InvalidTokenError`` or ``InvalidProofError`` unless the token is presented as it must be."""
+        """Raise ``InvalidTokenError`` or ``InvalidProofError`` unless the token is presented as it must be.
+
+        Not called for a token without ``cnf.jkt`` sent as Bearer: every presentation takes that as it is.
+        """
 
     def challenge(self, scheme: str | None, error: str | None = None, scope: str | None = None) -> str:
         """The ``WWW-Authenticate`` value for a refusal of a request that used ``scheme`` (None: no token)."""

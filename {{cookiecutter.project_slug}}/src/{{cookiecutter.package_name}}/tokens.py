@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from jose import jwk
 from jose.backends.base import Key
+from jose.backends.cryptography_backend import CryptographyHMACKey, CryptographyRSAKey
 from jose.exceptions import JOSEError
 
 from .errors import InvalidTokenError
@@ -56,10 +57,16 @@ PSS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "PS512": hashes.SHA512,
 }
 EDDSA = "EdDSA"
+# What python-jose builds keys for, verified here without its per-call overhead.
+HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+PKCS1_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "RS256": hashes.SHA256,
+    "RS384": hashes.SHA384,
+    "RS512": hashes.SHA512,
+}
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedToken:
+class ParsedToken(NamedTuple):
     """A token whose shape and JSON were checked, but not yet its signature."""
 
     header: dict[str, Any]
@@ -75,6 +82,16 @@ class ParsedToken:
     def kid(self) -> str | None:
         kid = self.header.get("kid")
         return kid if isinstance(kid, str) else None
+
+
+class _Header(NamedTuple):
+    """A decoded header, with what ``parse`` checks in it worked out once."""
+
+    header: dict[str, Any]
+    alg: object
+    # The reason to refuse any token with this header whatever the caller allows, or None.
+    problem: str | None
+    typ: str | None
 
 
 def _b64decode(segment: str) -> bytes:
@@ -121,7 +138,15 @@ _STRICT_JSON = json.JSONDecoder(
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        # The C scanner alone when one value spans the whole text, as it does in every token we issue or
+        # see; JSONDecoder.decode's Python wrapper costs as much again. Anything else takes decode's path.
+        try:
+            value, end = _STRICT_JSON.scan_once(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _STRICT_JSON.decode(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise InvalidTokenError(f"malformed_{what}") from None
     if not isinstance(value, dict) or _too_deep(value, raw):
@@ -156,6 +181,37 @@ def _token_type(header: Mapping[str, Any]) -> str | None:
     return typ.lower().removeprefix("application/")
 
 
+# Decoded headers by their base64url text: an issuer signs all its tokens under one of a few headers, so
+# each is decoded and checked once. Bounded; emptied when full, so junk headers only cost their own decoding.
+_HEADERS: dict[str, _Header] = {}
+MAX_CACHED_HEADERS = 256
+MAX_CACHED_HEADER_LENGTH = 1024
+
+
+def _header(segment: str) -> _Header:
+    known = _HEADERS.get(segment)
+    if known is not None:
+        return known
+    header = _json_object(_b64decode(segment), "header")
+    problem, typ = None, None
+    kid = header.get("kid")
+    if REFUSED_HEADERS.intersection(header):
+        problem = "unsupported_header"
+    elif kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
+        problem = "malformed_kid"
+    else:
+        try:
+            typ = _token_type(header)
+        except InvalidTokenError as exc:
+            problem = exc.reason
+    known = _Header(header, header.get("alg"), problem, typ)
+    if len(segment) <= MAX_CACHED_HEADER_LENGTH:
+        if len(_HEADERS) >= MAX_CACHED_HEADERS:
+            _HEADERS.clear()
+        _HEADERS[segment] = known
+    return known
+
+
 def parse(
     token: str,
     *,
@@ -172,24 +228,22 @@ def parse(
         raise InvalidTokenError("too_large")
     if not COMPACT_JWS.fullmatch(token):
         raise InvalidTokenError("malformed")
-    header_b64, claims_b64, signature_b64 = token.split(".")
+    signing_input, _, signature_b64 = token.rpartition(".")
+    header_b64, _, claims_b64 = signing_input.partition(".")
     try:
-        header = _json_object(_b64decode(header_b64), "header")
+        header = _header(header_b64)
         claims = _json_object(_b64decode(claims_b64), "claims")
         signature = _b64decode(signature_b64)
     except (binascii.Error, ValueError):
         raise InvalidTokenError("non_canonical_base64") from None
-    alg = header.get("alg")
+    alg = header.alg
     if not isinstance(alg, str) or alg not in algorithms:
         raise InvalidTokenError("alg_not_allowed")
-    if REFUSED_HEADERS.intersection(header):
-        raise InvalidTokenError("unsupported_header")
-    kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
-        raise InvalidTokenError("malformed_kid")
-    if _token_type(header) not in types:
+    if header.problem is not None:
+        raise InvalidTokenError(header.problem)
+    if header.typ not in types:
         raise InvalidTokenError("typ_not_allowed")
-    return ParsedToken(header, claims, f"{header_b64}.{claims_b64}".encode("ascii"), signature)
+    return ParsedToken(header.header, claims, signing_input.encode("ascii"), signature)
 
 
 def verify_signature(token: ParsedToken, key: SigningKey) -> None:
@@ -213,6 +267,40 @@ class PssKey(Key):
     def verify(self, msg: bytes, sig: bytes) -> bool:
         try:
             self._key.verify(sig, msg, self._padding, self._hash)
+        except InvalidSignature:
+            return False
+        return True
+
+
+class HmacKey(CryptographyHMACKey):
+    """python-jose's HMAC key (which refuses PEM and SSH keys as secrets), verified in one C call.
+
+    python-jose's own ``verify`` builds a backend, an HMAC object and an exception frame per token.
+    """
+
+    def __init__(self, key: str | bytes | dict[str, Any], algorithm: str) -> None:
+        super().__init__(key, algorithm)
+        self._digest = HMAC_DIGESTS[algorithm]
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        return hmac.compare_digest(hmac.digest(self.prepared_key, msg, self._digest), sig)
+
+
+class RsaKey(CryptographyRSAKey):
+    """python-jose's RSA key, verifying RS* (RSASSA-PKCS1-v1_5) with its padding and hash built once.
+
+    python-jose's own ``verify`` builds both, and looks up the public key, on every call.
+    """
+
+    def __init__(self, key: str | bytes | dict[str, Any], algorithm: str) -> None:
+        super().__init__(key, algorithm)
+        self._public: rsa.RSAPublicKey = self.prepared_key if self.is_public() else self.prepared_key.public_key()
+        self._padding = padding.PKCS1v15()
+        self._hash = PKCS1_HASHES[algorithm]()
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        try:
+            self._public.verify(sig, msg, self._padding, self._hash)
         except InvalidSignature:
             return False
         return True
@@ -264,6 +352,10 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
     try:
         if alg in PSS_HASHES or alg == EDDSA:
             return _public_key(material, alg)
+        if alg in HMAC_DIGESTS:
+            return HmacKey(material, alg)
+        if alg in PKCS1_HASHES:
+            return RsaKey(material, alg)
         return jwk.construct(material, alg)
     except (JOSEError, ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None

@@ -47,6 +47,7 @@ class Verifier:
     """Accept any signature. Start-up says so loudly."""
 
     algorithms = KNOWN_ALGORITHMS
+    rotates_keys = False
     require_exp = False
 
     def __init__(self, settings: Settings) -> None:

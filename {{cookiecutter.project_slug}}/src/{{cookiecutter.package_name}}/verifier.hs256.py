@@ -47,6 +47,7 @@ class Verifier:
     """Check HS256 signatures against the shared secret."""
 
     algorithms = frozenset({ALGORITHM})
+    rotates_keys = False
     require_exp = True
 
     def __init__(self, settings: Settings) -> None:

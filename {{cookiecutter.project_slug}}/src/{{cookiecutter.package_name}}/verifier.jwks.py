@@ -132,6 +132,7 @@ class Verifier:
     """Check signatures with the claimed issuer's keys, chosen by ``kid`` and ``alg``."""
 
     require_exp = True
+    rotates_keys = True
 
     def __init__(self, settings: Settings) -> None:
         self.algorithms: frozenset[str] = frozenset(settings.algorithms)
