@@ -30,13 +30,14 @@ STEPS = (
     ("dependency", "BearerAccess", "__call__", HAS_ACCESS),
     # dependency.py imports credentials (presentation.py) by name, so that is the name to wrap.
     ("dependency", "", "credentials", HEADER),
-    ("authenticator", "Authenticator", "authenticate", AUTHENTICATE),
-    ("authenticator", "VerifiedTokenCache", "get", "… … verified-token cache lookup"),
-    # authenticator.py imports still_valid and validate_claims by name, so those are the names to wrap.
-    ("authenticator", "", "still_valid", "… … exp/nbf re-check of a cached token"),
+    # A cache hit takes Authenticator.cached alone; a new token then Authenticator.verify.
+    ("authenticator", "Authenticator", "cached", AUTHENTICATE),
+    ("authenticator", "VerifiedTokenCache", "checked", "… … verified-token cache lookup, exp/nbf re-check"),
+    ("authenticator", "Authenticator", "verify", AUTHENTICATE),
     ("tokens", "", "parse", "… … parse: shape, base64url, strict JSON, header"),
     ("jwks_cache", "JwksCache", "key_for", "… … key lookup by kid"),
     ("tokens", "", "verify_signature", "… … signature check"),
+    # authenticator.py imports validate_claims by name, so that is the name to wrap.
     ("authenticator", "", "validate_claims", "… … claims check, TokenClaims"),
     ("authenticator", "VerifiedTokenCache", "put", "… … verified-token cache insert"),
     ("presentation", "BearerOnly", "check", PRESENTATION),

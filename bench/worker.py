@@ -33,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ from typing import Any
 
 import httpx2
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jose.backends.base import Key
 
 from tests.baked import serve
@@ -200,6 +202,116 @@ def signed_parts(token: str) -> tuple[bytes, bytes]:
     return data.encode(), base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
 
 
+# The in-process requests' URL, as a DPoP proof names it (htu).
+DPOP_URL = "http://127.0.0.1/hello"
+DPOP_KIND = "dpop"
+
+
+class ProofSigner:
+    """A DPoP client's ES256 key (RFC 9449): it signs a fresh proof for each request."""
+
+    def __init__(self) -> None:
+        package = os.environ[PACKAGE]
+        self._tokens = importlib.import_module(f"{package}.tokens")
+        self._dpop = importlib.import_module(f"{package}.dpop")
+        private = ec.generate_private_key(ec.SECP256R1())
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self.public = private.public_key()
+        self.key = self._tokens.load_key(pem, "ES256")
+        self.jwk = self.key.public_key().to_dict()
+        self.jkt: str = self._dpop.thumbprint(self.jwk)
+
+    def proof(self, token: str) -> str:
+        """A proof for ``GET /hello`` with ``token``, issued now, with a jti of its own."""
+        claims = {"jti": uuid.uuid4().hex, "htm": "GET", "htu": DPOP_URL, "iat": int(time.time())}
+        claims["ath"] = self._dpop.token_hash(token)
+        proof: str = self._tokens.sign(claims, self.key, "ES256", headers={"typ": "dpop+jwt", "jwk": self.jwk})
+        return proof
+
+
+class DpopRoute(Route):
+    """``/hello`` with ``Authorization: DPoP`` and one bound token: each batch signs its fresh proofs untimed."""
+
+    def __init__(self, app: Asgi, token: str, holder: ProofSigner) -> None:
+        super().__init__(app, [token])
+        self._token = token
+        self._holder = holder
+
+    async def batch(self, n: int) -> float:
+        self._scopes = [self._scope(self._holder.proof(self._token)) for _ in range(n)]
+        self._next = 0
+        return await super().batch(n)
+
+    def _scope(self, proof: str) -> Scope:
+        scope = scope_for("/hello", self._token)
+        scope["headers"] = [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"DPoP {self._token}".encode()),
+            (b"dpop", proof.encode()),
+        ]
+        return scope
+
+
+class BareProofVerify:
+    """The ES256 signature check of ``cryptography`` alone, on proofs' own signatures: µs per check."""
+
+    def __init__(self, holder: ProofSigner, token: str, count: int) -> None:
+        self._public = holder.public
+        self._signed = [es256_parts(holder.proof(token)) for _ in range(count)]
+        self._next = 0
+
+    async def batch(self, n: int) -> float:
+        signed = [self._signed[(self._next + i) % len(self._signed)] for i in range(n)]
+        self._next = (self._next + n) % len(self._signed)
+        verify, ecdsa = self._public.verify, ec.ECDSA(hashes.SHA256())
+        started = time.process_time()
+        for data, (r, s) in signed:
+            verify(encode_dss_signature(r, s), data, ecdsa)
+        return (time.process_time() - started) / n * 1e6
+
+
+def es256_parts(token: str) -> tuple[bytes, tuple[int, int]]:
+    """The signing input and the (r, s) of a compact JWS signed with ES256."""
+    data, signature = signed_parts(token)
+    return data, (int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+
+
+def dpop_app() -> Any:
+    """The protected app with ``AUTH_DPOP=allowed``: DPoP beside Bearer."""
+    os.environ["AUTH_DPOP"] = "allowed"
+    try:
+        return build("hello")
+    finally:
+        del os.environ["AUTH_DPOP"]
+
+
+async def measure_dpop(apps: dict[str, Any], signer: Signer, options: argparse.Namespace) -> list[Result]:
+    """A bound token with a fresh proof on every request, against the same app unprotected and the floor.
+
+    Beside them, the bare ES256 check of the proofs' signatures: what a proof cannot cost less than.
+    """
+    holder = ProofSigner()
+    settings = apps["open"].state.authenticator.settings
+    token = mint_bound(signer, settings, holder.jkt)
+    routes: dict[str, Route | BareVerify | BareProofVerify] = {
+        name: DpopRoute(app, token, holder) for name, app in apps.items()
+    }
+    routes["proof"] = BareProofVerify(holder, token, 256)
+    samples = await measure(routes, options.rounds, options.requests)
+    return [Result("in-process", DPOP_KIND, name, values) for name, values in samples.items()]
+
+
+def mint_bound(signer: Signer, settings: Any, jkt: str) -> str:
+    """A valid token bound to the DPoP key with thumbprint ``jkt`` (``cnf.jkt``)."""
+    tokens = importlib.import_module(f"{os.environ[PACKAGE]}.tokens")
+    now = int(time.time())
+    claims = {"sub": "bench", "iss": settings.issuer, "aud": settings.audience, "iat": now, "exp": now + 3600}
+    bound: str = tokens.sign({**claims, "cnf": {"jkt": jkt}}, signer.key, signer.alg, kid=signer.kid)
+    return bound
+
+
 def interleaved(names: list[str], rounds: int) -> Iterator[str]:
     """Each name once per round, in a fresh random order each round, so drift hits all alike."""
     order = list(names)
@@ -209,7 +321,9 @@ def interleaved(names: list[str], rounds: int) -> Iterator[str]:
         yield from order
 
 
-async def measure(routes: dict[str, Route | BareVerify], rounds: int, requests: int) -> dict[str, list[float]]:
+async def measure(
+    routes: Mapping[str, Route | BareVerify | BareProofVerify], rounds: int, requests: int
+) -> dict[str, list[float]]:
     """Per-request cost of each route, ``rounds`` times, interleaved."""
     for route in routes.values():
         await route.batch(max(1, requests // 4))  # warm up
@@ -249,6 +363,10 @@ async def in_process(
                 report = await profile(hello, options.rounds, options.requests)
                 rounds = f"medians of {options.rounds} rounds of {options.requests} requests"
                 profiles.append(f"/hello with {kind} tokens, wall time, {rounds}:\n\n{report}\n")
+        if signer.alg == "RS256":  # jwks mode, the one with DPoP
+            dpop = dpop_app()
+            await lifespans.enter_async_context(dpop.router.lifespan_context(dpop))
+            results += await measure_dpop({"open": apps["open"], "noop": apps["noop"], "hello": dpop}, signer, options)
     return results, "\n".join(profiles)
 
 

@@ -11,6 +11,7 @@ recent, never seen before, and hashing this access token; the token's
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ PROOF_TYPE = "dpop+jwt"
 PROOF_TYPES: frozenset[str | None] = frozenset({PROOF_TYPE})
 MAX_PROOF_BYTES = 4096
 MAX_JTI_LENGTH = 256
+MAX_PROOF_KEYS = 1024
 # RFC 7638 §3.2: the members a thumbprint covers, per key type.
 THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -60,6 +62,7 @@ def token_hash(token: str) -> str:
     return b64url(hashlib.sha256(token.encode("ascii")).digest())
 
 
+@functools.lru_cache(maxsize=1024)  # a client names the same few URLs in all its proofs
 def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
     """Scheme, host, port and path of an absolute URL as RFC 3986 §6 compares them; None if not absolute."""
     try:
@@ -110,6 +113,8 @@ class DpopPresentation:
         self._leeway = settings.leeway_seconds
         self._public_url = settings.dpop_public_url
         self._seen = ReplayCache(settings.dpop_replay_cache_size, self._max_age + 2 * self._leeway)
+        # Proof keys and their thumbprints by the proof header's text, which holds the key.
+        self._keys: dict[str, tuple[tokens.SigningKey, str]] = {}
 
     def challenge(self, scheme: str | None, error: str | None = None, scope: str | None = None) -> str:
         if self.mode == "off" or scheme == "bearer":
@@ -137,19 +142,8 @@ class DpopPresentation:
             proof = tokens.parse(text, max_bytes=MAX_PROOF_BYTES, algorithms=self.algorithms, types=PROOF_TYPES)
         except InvalidTokenError as exc:
             raise InvalidProofError(f"proof_{exc.reason}") from None
-        header, claims = proof.header, proof.claims
-        if header.get("typ") != PROOF_TYPE:
-            raise InvalidProofError("proof_typ")
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk):
-            raise InvalidProofError("proof_jwk")
-        if jwk.get("kty") != KEY_TYPES.get(proof.alg[:2]) or jwk.get("crv") != CURVES.get(proof.alg):
-            raise InvalidProofError("proof_jwk_type")
-        try:
-            key = tokens.load_key(jwk, proof.alg)
-            key_thumbprint = thumbprint(jwk)
-        except ValueError:
-            raise InvalidProofError("proof_jwk") from None
+        key, key_thumbprint = self._proof_key(proof, text.partition(".")[0])
+        claims = proof.claims
         try:
             tokens.verify_signature(proof, key)
         except InvalidTokenError:
@@ -159,6 +153,28 @@ class DpopPresentation:
             raise InvalidProofError("proof_key_mismatch")
         if not self._seen.first_sighting(f"{key_thumbprint}:{claims['jti']}", time.monotonic()):
             raise InvalidProofError("proof_replayed")
+
+    def _proof_key(self, proof: tokens.ParsedToken, header_text: str) -> tuple[tokens.SigningKey, str]:
+        """The proof's own public key and its thumbprint, built once per header (a client's key is in every proof)."""
+        known = self._keys.get(header_text)
+        if known is not None:
+            return known
+        header = proof.header
+        if header.get("typ") != PROOF_TYPE:
+            raise InvalidProofError("proof_typ")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk):
+            raise InvalidProofError("proof_jwk")
+        if jwk.get("kty") != KEY_TYPES.get(proof.alg[:2]) or jwk.get("crv") != CURVES.get(proof.alg):
+            raise InvalidProofError("proof_jwk_type")
+        try:
+            known = tokens.load_key(jwk, proof.alg), thumbprint(jwk)
+        except ValueError:
+            raise InvalidProofError("proof_jwk") from None
+        if len(self._keys) >= MAX_PROOF_KEYS:
+            self._keys.clear()  # bounded: a flood of keys only costs its own key building
+        self._keys[header_text] = known
+        return known
 
     def _check_claims(self, conn: HTTPConnection, claims: dict[str, Any], token: str) -> None:
         jti = claims.get("jti")
@@ -183,4 +199,5 @@ class DpopPresentation:
         """The URL a client sees: the configured public base URL when behind a proxy, else the request's."""
         if self._public_url is not None:
             return self._public_url + conn.url.path
-        return str(conn.url.replace(query="", fragment=""))
+        # normal_url keeps only scheme, host, port and path: the query need not be cut off first.
+        return str(conn.url)
