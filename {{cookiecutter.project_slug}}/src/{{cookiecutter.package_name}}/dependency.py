@@ -105,12 +105,12 @@ class BearerAccess(SecurityBase):
 
     def _authenticator(self, app: Any) -> Authenticator:
         """The authenticator ``create_app`` gave ``app``, remembered for the next request to the same app."""
-        app_, authenticator = self._served
-        if app_ is app and authenticator is not None:
+        served, authenticator = self._served
+        if served is app and authenticator is not None:
             return authenticator
-        authenticator = app.state.authenticator
-        self._served = (app, authenticator)
-        return authenticator
+        found: Authenticator = app.state.authenticator
+        self._served = (app, found)
+        return found
 
 
 def _refuse(
@@ -125,9 +125,9 @@ def _refuse(
         _log(logging.WARNING, "unavailable", exc.reason, throttle=throttle)
         _deny(conn, 503, "Signing keys unavailable", {"Retry-After": str(exc.retry_after)})
     _log(logging.INFO, "denied", exc.reason, throttle=throttle)
-    if isinstance(exc, InvalidProofError):
-        _deny(conn, 401, "Invalid DPoP proof", {"WWW-Authenticate": presentation.challenge(scheme, "invalid_dpop_proof")})
-    _deny(conn, 401, "Invalid token", {"WWW-Authenticate": presentation.challenge(scheme, "invalid_token")})
+    proof = isinstance(exc, InvalidProofError)
+    challenge = presentation.challenge(scheme, "invalid_dpop_proof" if proof else "invalid_token")
+    _deny(conn, 401, "Invalid DPoP proof" if proof else "Invalid token", {"WWW-Authenticate": challenge})
 
 
 has_access = BearerAccess()

@@ -139,11 +139,11 @@ _STRICT_JSON = json.JSONDecoder(
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
-        # The C scanner alone when one value spans the whole text, as it does in every token we issue or
-        # see; JSONDecoder.decode's Python wrapper costs as much again. Anything else takes decode's path.
+        # raw_decode alone when one value spans the whole text, as in every token we issue or see: decode
+        # adds two whitespace matches and a call. Anything else (whitespace, junk) takes decode's path.
         try:
-            value, end = _STRICT_JSON.scan_once(text, 0)
-        except StopIteration:
+            value, end = _STRICT_JSON.raw_decode(text)
+        except ValueError:
             end = -1
         if end != len(text):
             value = _STRICT_JSON.decode(text)
@@ -294,7 +294,8 @@ class RsaKey(CryptographyRSAKey):
 
     def __init__(self, key: str | bytes | dict[str, Any], algorithm: str) -> None:
         super().__init__(key, algorithm)
-        self._public: rsa.RSAPublicKey = self.prepared_key if self.is_public() else self.prepared_key.public_key()
+        prepared = self.prepared_key
+        self._public: rsa.RSAPublicKey = prepared.public_key() if isinstance(prepared, rsa.RSAPrivateKey) else prepared
         self._padding = padding.PKCS1v15()
         self._hash = PKCS1_HASHES[algorithm]()
 
