@@ -22,7 +22,7 @@ HAS_ACCESS = "has_access, in all"
 HEADER = "… Authorization header read"
 AUTHENTICATE = "… authenticate, in all"
 PRESENTATION = "… presentation check: bound tokens, DPoP proofs"
-REST = "… the rest of has_access: app.state lookup, the per-request stash, scope check, log call"
+REST = "… the rest of has_access: the app's authenticator, the per-request stash, scope check, log call"
 FASTAPI = "FastAPI: routing, the dependency step, the endpoint"
 WHOLE = "whole request"
 # (module, owner in it or "" for the module itself, attribute, label), in the order they run.
@@ -32,7 +32,7 @@ STEPS = (
     ("dependency", "", "credentials", HEADER),
     # A cache hit takes Authenticator.cached alone; a new token then Authenticator.verify.
     ("authenticator", "Authenticator", "cached", AUTHENTICATE),
-    ("authenticator", "VerifiedTokenCache", "checked", "… … verified-token cache lookup, exp/nbf re-check"),
+    ("authenticator", "VerifiedTokenCache", "checked", "… … verified-token cache lookup"),
     ("authenticator", "Authenticator", "verify", AUTHENTICATE),
     ("tokens", "", "parse", "… … parse: shape, base64url, strict JSON, header"),
     ("jwks_cache", "JwksCache", "key_for", "… … key lookup by kid"),

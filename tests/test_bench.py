@@ -48,6 +48,7 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
         kinds = ("repeated", "unique")
         assert {(mode, kind, route) for kind in kinds for route in ("open", "noop", "hello")} <= measured
     assert {("hs256", "unique", "recipe"), ("jwks", "unique", "recipe"), ("jwks", "unique", "verify")} <= measured
+    assert {("jwks", "dpop", route) for route in ("open", "noop", "hello", "proof")} <= measured
     assert ("dev", "unique", "recipe") not in measured
     assert {row["way"] for row in rows} == {"in-process"}
     for row in rows:
@@ -60,6 +61,7 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     assert "- jwks, new RS256 token: " in out
     assert ", bare RS256 verify " in out
     assert "jwks, unique tokens: whole-dict recipe adds" in out
+    assert "- jwks, DPoP with a fresh proof (cached bound token): /hello " in out
     for mode in MODES:
         assert f"### Where the time goes: {mode} mode" in out
     jwks_profile = out.split("### Where the time goes: jwks mode")[1]
