@@ -22,6 +22,7 @@ LABELS = {
 BARE = frozenset({"verify", "proof"})
 RECIPES = {"hs256": "HTTPBearer + jwt.decode (HS256)", "jwks": "whole JWKS dict to jwt.decode (4 RSA keys)"}
 ORDER = {name: n for n, name in enumerate(LABELS)}
+TOKEN_ORDER = {"repeated": 0, "unique": 1, "dpop": 2}
 # Issue 11 §7, in process, in units of the unprotected app's cost:
 REPEATED_OVER_FLOOR = 0.06  # repeated token: at most the no-op floor plus this, in every mode
 HS256_UNIQUE_RATIO = 1.40  # new hs256 token: at most this ratio
@@ -102,7 +103,7 @@ def rows_from(samples: Samples) -> list[Row]:
                 added_us=statistics.median(added),
             )
         )
-    return sorted(rows, key=lambda r: (r.way != "in-process", r.mode, r.tokens != "repeated", ORDER[r.route]))
+    return sorted(rows, key=lambda r: (r.way != "in-process", r.mode, TOKEN_ORDER[r.tokens], ORDER[r.route]))
 
 
 def machine() -> str:

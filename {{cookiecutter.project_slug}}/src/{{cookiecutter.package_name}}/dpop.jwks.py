@@ -25,7 +25,7 @@ from starlette.requests import HTTPConnection
 from . import tokens
 from .claims import TokenClaims
 from .errors import InvalidProofError, InvalidTokenError
-from .presentation import bearer_challenge
+from .presentation import bearer_challenge, header_values
 from .verifier import Settings
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class DpopPresentation:
             return
         if claims.jkt is None:
             raise InvalidTokenError("unbound_token_as_dpop")
-        proofs = conn.headers.getlist("dpop")
+        proofs = header_values(conn.scope, b"dpop")
         if len(proofs) != 1:
             raise InvalidProofError("proof_missing" if not proofs else "proof_repeated")
         self._check_proof(conn, proofs[0], token, claims.jkt)

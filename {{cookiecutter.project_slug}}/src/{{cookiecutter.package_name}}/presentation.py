@@ -36,6 +36,11 @@ def credentials(scope: Scope) -> tuple[str, str] | None:
     return scheme, token
 
 
+def header_values(scope: Scope, name: bytes) -> list[str]:
+    """Every value of one request header, from the ASGI header list (whose names are lower case)."""
+    return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+
+
 def bearer_challenge(error: str | None = None, scope: str | None = None) -> str:
     """An RFC 6750 §3 ``Bearer`` challenge."""
     params = [f'error="{error}"'] if error else []

@@ -23,10 +23,11 @@ from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jose import jwk
 from jose.backends.base import Key
-from jose.backends.cryptography_backend import CryptographyHMACKey, CryptographyRSAKey
+from jose.backends.cryptography_backend import CryptographyECKey, CryptographyHMACKey, CryptographyRSAKey
 from jose.exceptions import JOSEError
 
 from .errors import InvalidTokenError
@@ -63,6 +64,11 @@ PKCS1_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "RS256": hashes.SHA256,
     "RS384": hashes.SHA384,
     "RS512": hashes.SHA512,
+}
+ECDSA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "ES256": hashes.SHA256,
+    "ES384": hashes.SHA384,
+    "ES512": hashes.SHA512,
 }
 
 
@@ -307,6 +313,33 @@ class RsaKey(CryptographyRSAKey):
         return True
 
 
+class EcKey(CryptographyECKey):
+    """python-jose's EC key, verifying ES* with the ECDSA parameters built once.
+
+    python-jose's own ``verify`` builds them, and converts the signature in three calls, every time.
+    """
+
+    def __init__(self, key: str | bytes | dict[str, Any], algorithm: str) -> None:
+        super().__init__(key, algorithm)
+        prepared = self.prepared_key
+        self._public: ec.EllipticCurvePublicKey = (
+            prepared.public_key() if isinstance(prepared, ec.EllipticCurvePrivateKey) else prepared
+        )
+        self._half = (self._public.curve.key_size + 7) // 8
+        self._ecdsa = ec.ECDSA(ECDSA_HASHES[algorithm]())
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        half = self._half
+        if len(sig) != 2 * half:  # JWS carries r and s at fixed length (RFC 7518 §3.4)
+            return False
+        der = encode_dss_signature(int.from_bytes(sig[:half], "big"), int.from_bytes(sig[half:], "big"))
+        try:
+            self._public.verify(der, msg, self._ecdsa)
+        except InvalidSignature:
+            return False
+        return True
+
+
 class Ed25519Key(Key):
     """An Ed25519 public key that verifies EdDSA (RFC 8037)."""
 
@@ -357,6 +390,8 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
             return HmacKey(material, alg)
         if alg in PKCS1_HASHES:
             return RsaKey(material, alg)
+        if alg in ECDSA_HASHES:
+            return EcKey(material, alg)
         return jwk.construct(material, alg)
     except (JOSEError, ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None
