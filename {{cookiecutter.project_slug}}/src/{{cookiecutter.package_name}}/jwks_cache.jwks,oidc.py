@@ -25,6 +25,7 @@ import binascii
 import contextlib
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -349,11 +350,20 @@ class JwksDocument:
     fetches, its unknown-kid refetch budget and its stale window too.
     """
 
-    def __init__(self, url: str, *, algorithms: frozenset[str], policy: JwksPolicy, client: httpx2.AsyncClient) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        algorithms: frozenset[str],
+        policy: JwksPolicy,
+        client: httpx2.AsyncClient,
+        on_replace: Callable[[bool], None],
+    ) -> None:
         self.url = url
         self._algorithms = algorithms
         self._policy = policy
         self._client = client
+        self._on_replace = on_replace
         self._clock = time.monotonic
         self._fetches = Attempts(url, policy)
         self._keyset: KeySet | None = None
@@ -373,6 +383,13 @@ class JwksDocument:
         """Seconds until the held keys pass their maximum stale age; None when no usable key is held."""
         keyset = self._current()
         return None if keyset is None else keyset.fetched_at + self._policy.max_stale - self._clock()
+
+    def due_at(self) -> float:
+        """The clock reading from which ``refresh_if_due`` may have work to do; infinity with no keys."""
+        keyset = self._keyset
+        if keyset is None:
+            return math.inf
+        return min(keyset.expires_at, keyset.fetched_at + self._policy.max_stale)
 
     def _current(self) -> KeySet | None:
         """The key set, unless it is past its maximum stale age."""
@@ -399,8 +416,10 @@ class JwksDocument:
     def _replace(self, keyset: KeySet | None) -> None:
         old = self._keyset.fingerprint if self._keyset is not None else None
         self._keyset = keyset
-        if (keyset.fingerprint if keyset is not None else None) != old:
+        changed = (keyset.fingerprint if keyset is not None else None) != old
+        if changed:
             self._generation += 1
+        self._on_replace(changed)
 
     async def refresh(self, *, min_interval: float | None = None) -> None:
         """Fetch the keys once, however many callers ask at the same moment (as the failure backoff allows)."""
@@ -466,22 +485,40 @@ class JwksDocuments:
             timeout=policy.http_timeout, follow_redirects=False, headers={"Accept": "application/json"}
         )
         self._by_url: dict[str, JwksDocument] = {}
+        # Worked out when a key set is replaced, so that a request asks two numbers, not every document.
+        self._generation = 0
+        self._due_at = math.inf
+        self._clock = time.monotonic
 
     def at(self, url: str) -> JwksDocument:
         """The document at ``url``: a URL from our settings or an issuer's discovery, never from a token."""
         document = self._by_url.get(url)
         if document is None:
-            document = JwksDocument(url, algorithms=self.algorithms, policy=self.policy, client=self.client)
+            document = JwksDocument(
+                url, algorithms=self.algorithms, policy=self.policy, client=self.client, on_replace=self._replaced
+            )
             self._by_url[url] = document
         return document
 
     def generation(self) -> int:
         """Changes whenever any document's key set does."""
-        return sum(document.generation() for document in self._by_url.values())
+        return self._generation
 
     def refresh_if_due(self) -> None:
+        """Each document's ``refresh_if_due``, once the earliest of them may have work to do."""
+        if self._clock() < self._due_at:
+            return
         for document in tuple(self._by_url.values()):
             document.refresh_if_due()
+        self._due_at = self._earliest_due()
+
+    def _replaced(self, keys_changed: bool) -> None:
+        if keys_changed:
+            self._generation += 1
+        self._due_at = self._earliest_due()
+
+    def _earliest_due(self) -> float:
+        return min((document.due_at() for document in self._by_url.values()), default=math.inf)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(document.aclose() for document in self._by_url.values()))
