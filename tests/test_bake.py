@@ -55,6 +55,7 @@ ONLY_IN = {
         "src/{pkg}/dpop.py",
         "src/{pkg}/jwks_cache.py",
         "src/{pkg}/swagger.py",
+        "src/{pkg}/route_scopes.py",
         "tests/idp.py",
         "tests/test_jwks.py",
         "tests/test_jwks_faults.py",

@@ -222,8 +222,9 @@ def test_bad_input_gets_a_4xx_oauth_error_never_a_5xx(
 def test_openapi_declares_the_password_flow_at_token(service: Service) -> None:
     spec = service.http.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["PasswordLogin"] == {
-        "type": "oauth2", "flows": {"password": {"tokenUrl": "/token", "scopes": {}}}
-    }  # fmt: skip
+        "type": "oauth2",
+        "flows": {"password": {"tokenUrl": "/token", "scopes": {"items:read": "needed by GET /items"}}},
+    }
     assert {"PasswordLogin": []} in spec["paths"]["/me"]["get"]["security"]
     assert {"PasswordLogin": ["items:read"]} in spec["paths"]["/items"]["get"]["security"]
     assert "application/x-www-form-urlencoded" in spec["paths"]["/token"]["post"]["requestBody"]["content"]

@@ -39,7 +39,7 @@ def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str
         page = SwaggerPage(browser, f"{service}/docs")
         before = page.execute("me", "read_me_me_get")
         login = page.scheme(page.open_authorize_dialog(), "PasswordLogin")
-        labels = page.shown_labels(login)
+        scopes, labels = page.scopes(login), page.shown_labels(login)
         refused = page.refused_password_login(login, "alice", "not the password")
         page.log_in_with_password(login, "alice", PASSWORD)
         me_status, me_body = page.execute("me", "read_me_me_get")
@@ -48,6 +48,10 @@ def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str
 
     assert before[0] == 401
     assert {"username:", "password:"} <= set(labels)
+    # The password grant authenticates no client: no secret field to show "******" after the login.
+    assert "client_secret:" not in labels
+    # The scopes the routes require, each described by the routes that need it; none asked means all.
+    assert scopes == [("items:read", "needed by GET /items")]
     # The RFC 6749 §5.2 error of POST /token, as the dialog shows it.
     assert "invalid_grant" in refused
     assert me_status == 200

@@ -21,8 +21,9 @@ DOCS_URL = "/docs"
 REDIRECT_URL = "/docs/oauth2-redirect"
 ASSETS_URL = "/docs/assets"
 REDOC_URL = "/redoc"
-# A public client with PKCE has no secret, yet Swagger UI shows an empty secret field, as ****** once
-# logged in. Hide it so that nobody is led to think a secret was sent, or to type one into a web page.
+# No login /docs offers takes a client secret (a public client with PKCE; the password grant at /token,
+# which authenticates no client), yet Swagger UI shows an empty secret field, as ****** once logged in.
+# Hide it so that nobody is led to think a secret was sent, or to type one into a web page.
 PUBLIC_CLIENT_STYLE = "<style>.auth-container .wrapper:has(> label[for^='client_secret_']) {display: none}</style>"
 
 
@@ -48,7 +49,7 @@ def install_docs(app: FastAPI) -> None:
             init_oauth=init_oauth,
             swagger_ui_parameters=app.swagger_ui_parameters,
         )
-        if init_oauth and init_oauth.get("usePkceWithAuthorizationCodeGrant") and not init_oauth.get("clientSecret"):
+        if not (init_oauth or {}).get("clientSecret"):
             html = bytes(page.body).decode().replace("</head>", PUBLIC_CLIENT_STYLE + "</head>", 1)
             return HTMLResponse(html)
         return page

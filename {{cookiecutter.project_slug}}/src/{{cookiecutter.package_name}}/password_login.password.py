@@ -18,6 +18,7 @@ from .models import User
 from .oauth_errors import OAuthError, invalid_grant
 from .password_settings import Settings
 from .passwords import verify_password
+from .route_scopes import required_scopes
 from .sessions import TokenResponse, granted_scopes
 from .throttle import LoginThrottle
 
@@ -77,9 +78,11 @@ def install_password_login(app: FastAPI, settings: Settings, accounts: Accounts)
         if with_login:
             return with_login
         with_login.update(copy.deepcopy(plain_openapi()))
+        scopes = {scope: "needed by " + ", ".join(routes) for scope, routes in required_scopes(app).items()}
         with_login["components"]["securitySchemes"][PASSWORD_SCHEME] = {
             "type": "oauth2",
-            "flows": {"password": {"tokenUrl": "/token", "scopes": {}}},
+            # Described by the routes that need them; asking for none grants all of the user's scopes.
+            "flows": {"password": {"tokenUrl": "/token", "scopes": scopes}},
         }
         for operation in (op for path in with_login["paths"].values() for op in path.values()):
             for requirement in operation.get("security", []):

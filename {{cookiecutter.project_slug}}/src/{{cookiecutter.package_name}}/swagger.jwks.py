@@ -13,10 +13,9 @@ import copy
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 
-from .dependency import has_access
 from .jwks_cache import JwksCache
+from .route_scopes import required_scopes
 from .verifier import Settings
 
 OAUTH_SCHEME = "ProviderLogin"
@@ -27,23 +26,6 @@ HOW_TO_REGISTER = (
     " this page's address followed by `/oauth2-redirect` as a redirect URI of that client, exactly"
     " (scheme, host, port and path), and this page's origin as an allowed web origin (CORS)."
 )
-
-
-def required_scopes(app: FastAPI) -> dict[str, list[str]]:
-    """Each scope that a route requires with ``Security(has_access, scopes=[...])``, and those routes."""
-    needed_by: dict[str, list[str]] = {}
-    for route in iter_route_contexts(app.routes):
-        labels = [f"{verb} {route.path}" for verb in sorted(route.methods or ("WEBSOCKET",))]
-        pending = [route.dependant] if hasattr(route, "dependant") else []
-        while pending:
-            dependant = pending.pop()
-            pending.extend(dependant.dependencies)
-            if dependant.call is has_access:
-                scopes = [*(dependant.parent_oauth_scopes or []), *(dependant.own_oauth_scopes or [])]
-                for scope in dict.fromkeys(scopes):
-                    routes = needed_by.setdefault(scope, [])
-                    routes.extend(label for label in labels if label not in routes)
-    return needed_by
 
 
 def install_provider_login(app: FastAPI, settings: Settings, jwks: JwksCache) -> None:
