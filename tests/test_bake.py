@@ -264,3 +264,22 @@ def test_a_login_bake_holds_its_browser_test_and_selenium(cookies: Cookies, logi
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     has_selenium = any(dep.startswith("selenium") for dep in pyproject["dependency-groups"]["dev"])
     assert has_selenium is (login != "none")
+
+
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_the_readme_file_map_names_every_module(cookies: Cookies, combination: Combination) -> None:
+    """A newcomer finds each module of the package in the README's file map, by itself or by its folder."""
+    project = bake_ok(cookies, **combination.answers())
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    package = project / "src" / "jwt_service"
+
+    def named(module: Path) -> bool:
+        folders = [folder for folder in module.parents if folder.is_relative_to(package) and folder != package]
+        return f"`{module.relative_to(project).as_posix()}`" in readme or any(
+            f"`{folder.relative_to(project).as_posix()}/`" in readme for folder in folders
+        )
+
+    modules = [module for module in package.rglob("*.py") if module.name != "__init__.py"]
+    unnamed = [module.relative_to(project).as_posix() for module in modules if not named(module)]
+    assert modules
+    assert not unnamed, f"not in the README's file map: {unnamed}"
