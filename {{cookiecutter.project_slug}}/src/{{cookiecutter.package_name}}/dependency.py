@@ -73,9 +73,7 @@ class BearerAccess(SecurityBase):
         # A route with scopes runs this twice (router guard, then Security): the second run reuses the first.
         verified: tuple[str, TokenClaims] | None = scope.get(VERIFIED)
         if verified is None:
-            app, authenticator = self._served
-            if app is not scope["app"] or authenticator is None:
-                authenticator = self._authenticator(scope["app"])
+            authenticator = self._authenticator(scope["app"])
             presentation = authenticator.presentation
             found = credentials(scope)
             if found is None or found[0] not in presentation.schemes:
