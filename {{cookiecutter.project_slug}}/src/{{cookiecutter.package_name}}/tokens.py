@@ -280,17 +280,20 @@ class PssKey(Key):
 
 
 class HmacKey(CryptographyHMACKey):
-    """python-jose's HMAC key (which refuses PEM and SSH keys as secrets), verified in one C call.
+    """python-jose's HMAC key (which refuses PEM and SSH keys as secrets), its secret keyed into HMAC once.
 
-    python-jose's own ``verify`` builds a backend, an HMAC object and an exception frame per token.
+    python-jose's own ``verify`` builds a backend, an HMAC object and an exception frame per token;
+    ``hmac.digest`` looks the hash up by name in OpenSSL on every call. Copying a keyed state does neither.
     """
 
     def __init__(self, key: str | bytes | dict[str, Any], algorithm: str) -> None:
         super().__init__(key, algorithm)
-        self._digest = HMAC_DIGESTS[algorithm]
+        self._keyed = hmac.new(self.prepared_key, digestmod=HMAC_DIGESTS[algorithm])
 
     def verify(self, msg: bytes, sig: bytes) -> bool:
-        return hmac.compare_digest(hmac.digest(self.prepared_key, msg, self._digest), sig)
+        mac = self._keyed.copy()
+        mac.update(msg)
+        return hmac.compare_digest(mac.digest(), sig)
 
 
 class RsaKey(CryptographyRSAKey):
