@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -120,7 +121,7 @@ def test_verified_token_is_cached_and_rechecked_on_expiry(app: FastAPI, client: 
 
     cached = authenticator.cache.get(token)
     assert cached is not None
-    authenticator.cache.put(token, cached.model_copy(update={"exp": time.time() - 3600}))
+    authenticator.cache.put(token, dataclasses.replace(cached, exp=time.time() - 3600))
     response = client.get("/hello", params={"name": "X"}, headers=bearer(token))
     assert response.status_code == 401
     assert authenticator.cache.get(token) is None

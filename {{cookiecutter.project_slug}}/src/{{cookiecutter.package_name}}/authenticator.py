@@ -110,14 +110,15 @@ class VerifiedTokenCache:
         cost = self.entry_bytes(token, claims)
         if self._size <= 0 or cost > self._max_bytes:
             return
-        self.discard(token)
+        entries = self._entries
+        replaced = entries.pop(token, None)
         # The window a hit must be in, as two bounds: nbf - leeway <= now < exp + leeway.
         valid_from = -math.inf if claims.nbf is None else claims.nbf - self._leeway
         valid_until = math.inf if claims.exp is None else claims.exp + self._leeway
-        self._entries[token] = (claims, valid_from, valid_until, cost)
-        self.nbytes += cost
-        while len(self._entries) > self._size or self.nbytes > self._max_bytes:
-            self.nbytes -= self._entries.popitem(last=False)[1][3]
+        entries[token] = (claims, valid_from, valid_until, cost)
+        self.nbytes += cost - (0 if replaced is None else replaced[3])
+        while len(entries) > self._size or self.nbytes > self._max_bytes:
+            self.nbytes -= entries.popitem(last=False)[1][3]
 
     def discard(self, token: str) -> None:
         entry = self._entries.pop(token, None)
@@ -147,6 +148,8 @@ class Authenticator:
         self.log_throttle = LogThrottle(settings.log_repeat_seconds)
         self._key_generation = 0
         self._rotates_keys = verifier.rotates_keys
+        self._max_token_bytes = settings.max_token_bytes
+        self._algorithms = verifier.algorithms
 
     async def authenticate(self, token: str) -> TokenClaims:
         """Verify a token: signature first, then every claim; a token verified before is only re-checked."""
@@ -169,12 +172,7 @@ class Authenticator:
 
     async def verify(self, token: str) -> TokenClaims:
         """Check a token not seen before (shape, signature, claims) and remember it."""
-        parsed = tokens.parse(
-            token,
-            max_bytes=self.settings.max_token_bytes,
-            algorithms=self.verifier.algorithms,
-            types=self._types,
-        )
+        parsed = tokens.parse(token, max_bytes=self._max_token_bytes, algorithms=self._algorithms, types=self._types)
         await self.verifier.check(parsed)
         claims = validate_claims(parsed.claims, self.rules)
         self.cache.put(token, claims)

@@ -12,54 +12,60 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from .errors import InvalidTokenError
 from .settings import AuthSettings
 
 
-class TokenClaims(BaseModel):
-    """The verified claims of an access token; ``raw`` holds every claim as sent."""
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """The verified claims of an access token; ``raw`` holds every claim as sent.
 
-    model_config = ConfigDict(frozen=True)
+    A frozen dataclass, not a pydantic model: it is built once per new token from claims
+    ``validate_claims`` has already checked, so validating them again would only cost time
+    (half of building it). It is shared by every request with the same token, hence frozen.
+    FastAPI serialises it like a model.
+    """
 
     sub: str
     scopes: frozenset[str] = frozenset()
     iss: str | None = None
-    aud: list[str] = []
+    aud: tuple[str, ...] = ()
     exp: float | None = None
     nbf: float | None = None
     # The JWK thumbprint of the key the token is bound to (``cnf.jkt``, RFC 9449); None for a bearer token.
     jkt: str | None = None
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = field(default_factory=dict)
 
 
-def _numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
-    if name not in claims:
+# Tells a claim that is absent from one that is present as null.
+_ABSENT: Any = object()
+
+
+def _numeric_date(value: Any, name: str, *, required: bool) -> float | None:
+    """A NumericDate claim's value (``_ABSENT`` when the claim is not there) as a float."""
+    # type(), not isinstance(): bool is an int subclass, but never a NumericDate.
+    if type(value) is int or type(value) is float:
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            raise InvalidTokenError(f"{name}_invalid") from None
+    if value is _ABSENT:
         if required:
             raise InvalidTokenError(f"{name}_missing")
         return None
-    value = claims[name]
-    # bool is an int in Python, but never a NumericDate.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidTokenError(f"{name}_invalid")
-    try:
-        return float(value)
-    except OverflowError:  # an integer too large for a float
-        raise InvalidTokenError(f"{name}_invalid") from None
+    raise InvalidTokenError(f"{name}_invalid")
 
 
-def _audiences(claims: Mapping[str, Any], name: str) -> list[str]:
-    if name not in claims:
-        return []
-    aud = claims[name]
-    if isinstance(aud, str):
-        return [aud]
+def _audiences(aud: Any) -> tuple[str, ...]:
+    if type(aud) is str:
+        return (aud,)
+    if aud is _ABSENT:
+        return ()
     if isinstance(aud, list) and aud and all(isinstance(item, str) for item in aud):
-        return aud
+        return tuple(aud)
     raise InvalidTokenError("aud_invalid")
 
 
@@ -75,7 +81,7 @@ def _claim_at(claims: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def _scopes(claims: Mapping[str, Any], scope_paths: Iterable[tuple[str, ...]]) -> frozenset[str]:
     found: set[str] = set()
     for path in scope_paths:
-        value = _claim_at(claims, path)
+        value = claims.get(path[0]) if len(path) == 1 else _claim_at(claims, path)
         if isinstance(value, str):
             found.update(value.split())
         elif isinstance(value, list):
@@ -147,9 +153,10 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
         raise InvalidTokenError("id_token")
     now = time.time() if now is None else now
     leeway = rules.leeway
-    exp = _numeric_date(claims, "exp", required=rules.require_exp)
-    nbf = _numeric_date(claims, "nbf", required=False)
-    iat = _numeric_date(claims, "iat", required=False)
+    get = claims.get
+    exp = _numeric_date(get("exp", _ABSENT), "exp", required=rules.require_exp)
+    nbf = _numeric_date(get("nbf", _ABSENT), "nbf", required=False)
+    iat = _numeric_date(get("iat", _ABSENT), "iat", required=False)
     if exp is not None and exp <= now - leeway:
         raise InvalidTokenError("expired")
     if nbf is not None and nbf > now + leeway:
@@ -160,31 +167,22 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
         exp > now + rules.max_lifetime + leeway or (iat is not None and exp - iat > rules.max_lifetime)
     ):
         raise InvalidTokenError("lifetime_too_long")
-    iss = claims.get("iss")
-    if iss is not None and not isinstance(iss, str):
+    iss = get("iss")
+    if iss is not None and type(iss) is not str:
         raise InvalidTokenError("iss_invalid")
     if rules.issuers and iss not in rules.issuers:
         _check_tenant_issuer(claims, iss, rules)
-    aud = _audiences(claims, rules.audience_claim)
+    aud = _audiences(get(rules.audience_claim, _ABSENT))
     if rules.audience is not None and rules.audience not in aud:
         raise InvalidTokenError("aud_mismatch")
     for name, expected in rules.required:
-        if claims.get(name) != expected:
+        if get(name) != expected:
             raise InvalidTokenError("required_claim_mismatch")
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    sub = get("sub")
+    if type(sub) is not str or not sub:
         raise InvalidTokenError("sub_invalid")
     jkt = _bound_key(claims)
-    return TokenClaims(
-        sub=sub,
-        scopes=_scopes(claims, rules.scope_paths),
-        iss=iss,
-        aud=aud,
-        exp=exp,
-        nbf=nbf,
-        jkt=jkt,
-        raw=claims,
-    )
+    return TokenClaims(sub, _scopes(claims, rules.scope_paths), iss, aud, exp, nbf, jkt, claims)
 
 
 def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
