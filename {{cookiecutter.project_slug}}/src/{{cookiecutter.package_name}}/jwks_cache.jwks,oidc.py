@@ -430,6 +430,11 @@ class JwksDocument:
         if self._current() is None:
             await self.refresh(min_interval=min_interval)
 
+    def held_key(self, kid: str | None, alg: str) -> SigningKey | None:
+        """The key for a token among the usable keys held now; None when ``key_for`` has work to do."""
+        keyset = self._current()
+        return None if keyset is None else keyset.find(kid, alg)
+
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, fetching or refreshing as the policy allows."""
         keyset = self._current()
@@ -562,6 +567,10 @@ class JwksCache:
         if self._discovery is None:
             raise KeyUnavailableError(self._discoveries.error or "no_discovery", self._discoveries.retry_after())
         return self._discovery
+
+    def held_key(self, kid: str | None, alg: str) -> SigningKey | None:
+        """The key for a token among the usable keys held now, without waiting; None when there is none."""
+        return None if self._document is None else self._document.held_key(kid, alg)
 
     async def key_for(self, kid: str | None, alg: str) -> SigningKey:
         """The key for a token, discovering, fetching or refreshing as the policy allows."""

@@ -179,7 +179,11 @@ class Verifier:
         raise InvalidTokenError("iss_mismatch")
 
     async def check(self, token: ParsedToken) -> None:
-        key = await self.keys_of(token.claims).key_for(token.kid, token.alg)
+        keys = self.keys_of(token.claims)
+        # A held key needs no coroutine; key_for fetches, refetches or refuses as the policy says.
+        key = keys.held_key(token.kid, token.alg)
+        if key is None:
+            key = await keys.key_for(token.kid, token.alg)
         tokens.verify_signature(token, key)
 
     async def start(self) -> None:
