@@ -20,7 +20,9 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.datastructures import URL
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from . import tokens
 from .claims import TokenClaims
@@ -74,6 +76,19 @@ def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
     return scheme, parts.hostname.lower(), None if port == DEFAULT_PORTS[scheme] else port, parts.path or "/"
+
+
+@functools.lru_cache(maxsize=1024)  # a service answers on a few hosts and, mostly, a few paths
+def request_target(
+    scheme: str, host: bytes | None, server: tuple[str, int] | None, path: str, public_url: str | None
+) -> tuple[str, str, int | None, str] | None:
+    """The normal form of the URL a request was sent to, as Starlette reads it from these scope members.
+
+    Behind a proxy, ``public_url`` (the service's external base URL) stands for scheme, host and port.
+    """
+    url = URL(scope={"scheme": scheme, "server": server, "path": path, "headers": [(b"host", host)] if host else []})
+    # normal_url keeps only scheme, host, port and path: there is no query to cut off.
+    return normal_url(str(url) if public_url is None else public_url + url.path)
 
 
 class ReplayCache:
@@ -184,7 +199,7 @@ class DpopPresentation:
         if claims.get("htm") != method:
             raise InvalidProofError("proof_htm")
         htu = claims.get("htu")
-        if not isinstance(htu, str) or normal_url(htu) != normal_url(self._request_url(conn)):
+        if not isinstance(htu, str) or normal_url(htu) != self._request_target(conn.scope):
             raise InvalidProofError("proof_htu")
         iat = claims.get("iat")
         now = time.time()
@@ -195,9 +210,13 @@ class DpopPresentation:
         if claims.get("ath") != token_hash(token):
             raise InvalidProofError("proof_ath")
 
-    def _request_url(self, conn: HTTPConnection) -> str:
-        """The URL a client sees: the configured public base URL when behind a proxy, else the request's."""
-        if self._public_url is not None:
-            return self._public_url + conn.url.path
-        # normal_url keeps only scheme, host, port and path: the query need not be cut off first.
-        return str(conn.url)
+    def _request_target(self, scope: Scope) -> tuple[str, str, int | None, str] | None:
+        """The normal form of the URL the client sent the request to, memoised by what it is made of."""
+        host = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+                break
+        server = scope.get("server")
+        server = None if server is None else tuple(server)  # hashable, for the memo
+        return request_target(scope.get("scheme", "http"), host, server, scope["path"], self._public_url)
