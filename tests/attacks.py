@@ -839,6 +839,21 @@ def structure_cases() -> list[Case]:
         case(
             family, "duplicate exp, the second one past", lambda kit: kit.token(raw_claims=claims_json(kit, b'"exp":1'))
         ),
+        case(
+            family,
+            "duplicate sub, a space before its colon",
+            lambda kit: kit.token(raw_claims=claims_json(kit, b'"sub" :"admin"')),
+        ),
+        case(
+            family,
+            "duplicate sub beside a value holding an escaped quote and colon",
+            lambda kit: kit.token(raw_claims=claims_json(kit, b'"note":"\\":","sub":"admin"')),
+        ),
+        case(
+            family,
+            "duplicate member inside a nested object",
+            lambda kit: kit.token(raw_claims=claims_json(kit, b'"x":{"a":1,"a":2}')),
+        ),
         case(family, "NaN in the header", lambda kit: kit.token(raw_header=header_json(kit, b'"x":NaN'))),
         case(family, "exp NaN", lambda kit: kit.token(raw_claims=claims_json(kit, b'"exp":NaN', exp=DROP))),
         case(family, "exp Infinity", lambda kit: kit.token(raw_claims=claims_json(kit, b'"exp":Infinity', exp=DROP))),

@@ -13,6 +13,7 @@ import json
 import string
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -46,6 +47,13 @@ registered_claims = st.dictionaries(
     json_values,
     max_size=6,
 )
+
+
+# Member names that collide, and some whose JSON spelling holds an escaped quote before a colon.
+member_names = st.sampled_from(["sub", "exp", "a", 'q":', '\\":', "x y"])
+member_values = st.integers() | st.text(alphabet=TRICKY, max_size=8) | st.dictionaries(member_names, st.integers())
+json_space = st.sampled_from(["", " ", "\t", "\n", "\r\n"])
+members = st.lists(st.tuples(member_names, json_space, json_space, member_values), max_size=6)
 
 
 def b64(data: bytes) -> str:
@@ -92,6 +100,22 @@ def test_signed_tokens_with_random_claim_values_never_raise(
     assert response.status_code in {200, 401}, response.text
     if response.status_code == 401:
         assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+@PROPERTY
+@given(members=members)
+def test_claims_with_a_duplicate_member_are_refused_and_others_read_as_json(
+    members: list[tuple[str, str, str, Any]],
+) -> None:
+    body = ",".join(f"{json.dumps(name)}{before}:{after}{json.dumps(value)}" for name, before, after, value in members)
+    text = "{" + body + "}"
+    token = ".".join((b64(b'{"alg":"HS256"}'), b64(text.encode()), b64(b"signature")))
+    names = [name for name, *_ in members]
+    if len(set(names)) < len(names):
+        with pytest.raises(InvalidTokenError, match="malformed_claims"):
+            tokens.parse(token, max_bytes=4096, algorithms={"HS256"})
+    else:
+        assert tokens.parse(token, max_bytes=4096, algorithms={"HS256"}).claims == json.loads(text)
 
 
 def well_formed(app: FastAPI, token: str) -> bool:
