@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -155,15 +156,12 @@ class Verifier:
         self._caches = (self.jwks, *(found for found in self._by_issuer.values() if found is not self.jwks))
         # With no issuer configured (a bare JWKS URL), every token is checked against that one key set.
         self._routed = bool(self._by_issuer or self._by_tenant)
+        # Every request asks these, cached tokens included: the registry answers without a call in between.
+        self.key_generation: Callable[[], int] = self._documents.generation
+        self.refresh_if_due: Callable[[], None] = self._documents.refresh_if_due
 
     def is_ready(self) -> bool:
         return self.jwks.is_ready()
-
-    def key_generation(self) -> int:
-        return self._documents.generation()
-
-    def refresh_if_due(self) -> None:
-        self._documents.refresh_if_due()
 
     def keys_of(self, claims: dict[str, Any]) -> JwksCache:
         """The key cache of the issuer the token claims; refuses an unknown issuer before any fetch."""
