@@ -35,7 +35,7 @@ STEPS = (
     ("authenticator", "VerifiedTokenCache", "checked", "… … verified-token cache lookup"),
     ("authenticator", "Authenticator", "verify", AUTHENTICATE),
     ("tokens", "", "parse", "… … parse: shape, base64url, strict JSON, header"),
-    ("jwks_cache", "JwksCache", "key_for", "… … key lookup by kid"),
+    ("jwks_cache", "JwksCache", "held_key", "… … key lookup by kid"),
     ("tokens", "", "verify_signature", "… … signature check"),
     # authenticator.py imports validate_claims by name, so that is the name to wrap.
     ("authenticator", "", "validate_claims", "… … claims check, TokenClaims"),
