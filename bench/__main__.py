@@ -27,7 +27,8 @@ def run_mode(project: Path, mode: str, options: argparse.Namespace, http_seconds
     """Run the worker in a baked project; return its samples and its step timings, if asked for."""
     args = ["--mode", mode, "--rounds", str(options.rounds), "--requests", str(options.requests)]
     args += ["--pool", str(options.pool), "--http-rounds", str(options.http_rounds)]
-    args += ["--http-seconds", str(http_seconds), "--wrk", options.wrk] + (["--profile"] if options.profile else [])
+    args += ["--http-seconds", str(http_seconds), "--wrk", options.wrk]
+    args += [flag for flag, wanted in (("--profile", options.profile), ("--steps", options.steps)) if wanted]
     output = run_in_bake(project, "bench.worker", args, f"bench failed in {mode} mode")
     profile = f"\n### Where the time goes: {mode} mode\n\n{output['profile']}" if output["profile"] else ""
     return samples_from(mode, output["results"]), profile
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-seconds", type=int, default=2, help="length of one wrk run; 0 skips HTTP")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "", help="the wrk binary")
     parser.add_argument("--profile", action="store_true", help="also time each step of /hello, in process")
+    parser.add_argument(
+        "--steps", action="store_true", help="also a new token step by step inside the request, in process"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument("--login", choices=["none", *LOGINS, "all"], default="none", help="also the login paths")
     parser.add_argument("--login-rounds", type=int, default=11, help="rounds per login route and database")

@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--pool", type=int, default=1024, help="unique tokens for /hello; the cache holds half")
     options = parser.parse_args(argv)
-    options.profile = False
+    options.profile = options.steps = False  # worker.in_process options the login bench does not take
     random.seed(6)
     with ExitStack() as stack:
         if options.hello:

@@ -17,12 +17,19 @@ LABELS = {
     "recipe": "common recipe",
     "verify": "bare RS256 verify (cryptography)",
     "proof": "bare ES256 proof verify (cryptography)",
+    "none": "new token, no step: the cache miss alone",
+    "parse": "… + parse",
+    "signature": "… + signature check",
+    "claims": "… + claim rules, TokenClaims",
+    "verify-bare": "Authenticator.verify alone, in a tight loop",
 }
 # Routes timed outside any app: their own cost is what they add.
-BARE = frozenset({"verify", "proof"})
+BARE = frozenset({"verify", "proof", "verify-bare"})
+# A new token step by step, each cut against the one before it; the last step is the cache insert.
+STEPS = ("none", "parse", "signature", "claims", "hello")
 RECIPES = {"hs256": "HTTPBearer + jwt.decode (HS256)", "jwks": "whole JWKS dict to jwt.decode (4 RSA keys)"}
 ORDER = {name: n for n, name in enumerate(LABELS)}
-TOKEN_ORDER = {"repeated": 0, "unique": 1, "dpop": 2}
+TOKEN_ORDER = {"repeated": 0, "unique": 1, "dpop": 2, "steps": 3}
 # Issue 11 §7, in process, in units of the unprotected app's cost:
 REPEATED_OVER_FLOOR = 0.06  # repeated token: at most the no-op floor plus this, in every mode
 HS256_UNIQUE_RATIO = 1.40  # new hs256 token: at most this ratio
@@ -183,6 +190,7 @@ def verdicts(samples: Samples) -> str:
             f"(target <= +{RS256_OVER_FLOOR_AND_VERIFY:.2f}): {_met(excess, RS256_OVER_FLOOR_AND_VERIFY)}"
         )
     lines += dpop_verdict(samples)
+    lines += steps_report(samples)
     rows = rows_from(samples)
     for tokens in ("unique", "repeated"):
         ours, recipe = _find(rows, "jwks", tokens, "hello"), _find(rows, "jwks", tokens, "recipe")
@@ -211,3 +219,28 @@ def dpop_verdict(samples: Samples) -> list[str]:
         f"floor {paired(samples, key, 'noop'):.2f}, bare ES256 proof verify {paired(samples, key, 'proof'):.2f} "
         f"({proof_us:.1f} µs); beyond a repeated Bearer token and the proof's signature check: {beyond:+.2f}"
     ]
+
+
+def steps_report(samples: Samples) -> list[str]:
+    """What each step of a new token adds inside the request, and what the same steps cost alone."""
+    lines = []
+    modes = sorted({mode for way, mode, tokens, _ in samples if (way, tokens) == ("in-process", "steps")})
+    for mode in modes:
+        key = ("in-process", mode, "steps")
+        if not measured(samples, key, *STEPS, "verify-bare"):
+            continue
+        ratios = [paired(samples, key, step) for step in STEPS]
+        added = ", ".join(
+            f"{name} {after - before:+.2f}"
+            for name, before, after in zip(("parse", "signature", "claims", "insert"), ratios, ratios[1:], strict=False)
+        )
+        inside = statistics.median(
+            hello - none for hello, none in zip(samples[(*key, "hello")], samples[(*key, "none")], strict=True)
+        )
+        alone = statistics.median(samples[(*key, "verify-bare")])
+        lines.append(
+            f"- {mode}, a new token step by step inside the request: the miss alone {ratios[0]:.2f}, then {added}"
+            f" (whole /hello {ratios[-1]:.2f}); the steps add {inside:.1f} µs to the request, and"
+            f" Authenticator.verify alone takes {alone:.1f} µs ({inside / alone:.1f}x)"
+        )
+    return lines

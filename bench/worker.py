@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMappi
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 from cryptography.hazmat.primitives import hashes, serialization
@@ -80,6 +80,14 @@ class Result:
     tokens: str  # "repeated" or "unique"
     route: str  # a variant of bench.app ("open", "noop", "hello", "recipe"), or "verify"
     samples_us: list[float]
+
+
+class Timed(Protocol):
+    """What ``measure`` times: a route, or a bare check run outside any app."""
+
+    async def batch(self, n: int) -> float:
+        """The cost of the next ``n`` calls, in µs each."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -312,6 +320,76 @@ def mint_bound(signer: Signer, settings: Any, jkt: str) -> str:
     return bound
 
 
+STEPS_KIND = "steps"
+
+
+def cut_verify(authenticator: Any, last: str, answer: Any) -> Callable[[str], Awaitable[Any]]:
+    """``Authenticator.verify`` cut after step ``last``, answering ``answer`` (claims checked up front).
+
+    The steps, in order: ``parse``, ``signature``, ``claims`` (the real ``verify`` adds the cache
+    insert); ``none`` runs none of them.
+    """
+    tokens = importlib.import_module(f"{os.environ[PACKAGE]}.tokens")
+    claims = importlib.import_module(f"{os.environ[PACKAGE]}.claims")
+    verifier, settings, rules = authenticator.verifier, authenticator.settings, authenticator.rules
+    steps = ["parse", "signature", "claims"]
+    todo = set(steps[: steps.index(last) + 1]) if last in steps else set()
+
+    async def verify(token: str) -> Any:
+        if todo:
+            parsed = tokens.parse(token, max_bytes=settings.max_token_bytes, algorithms=verifier.algorithms)
+            if "signature" in todo:
+                await verifier.check(parsed)
+            if "claims" in todo:
+                return claims.validate_claims(parsed.claims, rules)
+        return answer
+
+    return verify
+
+
+class BareAuthenticate:
+    """``Authenticator.verify`` alone, on new tokens, in a tight loop outside any request: µs per token."""
+
+    def __init__(self, authenticator: Any, tokens: list[str]) -> None:
+        self._verify = authenticator.verify
+        self._tokens = tokens
+        self._next = 0
+
+    async def batch(self, n: int) -> float:
+        tokens = [self._tokens[(self._next + i) % len(self._tokens)] for i in range(n)]
+        self._next = (self._next + n) % len(self._tokens)
+        verify = self._verify
+        started = time.process_time()
+        for token in tokens:
+            await verify(token)
+        return (time.process_time() - started) / n * 1e6
+
+
+async def measure_steps(
+    apps: dict[str, Any], tokens: list[str], options: argparse.Namespace, lifespans: AsyncExitStack
+) -> list[Result]:
+    """A new token, step by step inside the request: the protected app with ``verify`` cut after each step.
+
+    Each cut gets an app of its own (its own authenticator), measured in the same rounds as the
+    unprotected app, the floor and the whole ``/hello``; so is ``Authenticator.verify`` alone, in a
+    tight loop on the same tokens, so that what the steps cost inside a request reads against that.
+    """
+    routes: dict[str, Timed] = {name: Route(app, tokens) for name, app in apps.items()}
+    for last in ("none", "parse", "signature", "claims", "verify-bare"):
+        app = build("hello")
+        await lifespans.enter_async_context(app.router.lifespan_context(app))
+        authenticator = app.state.authenticator
+        if last == "verify-bare":
+            routes[last] = BareAuthenticate(authenticator, tokens)
+            continue
+        answer = await authenticator.verify(tokens[0])
+        authenticator.cache.clear()
+        authenticator.verify = cut_verify(authenticator, last, answer)
+        routes[last] = Route(app, tokens)
+    samples = await measure(routes, options.rounds, options.requests)
+    return [Result("in-process", STEPS_KIND, name, values) for name, values in samples.items()]
+
+
 def interleaved(names: list[str], rounds: int) -> Iterator[str]:
     """Each name once per round, in a fresh random order each round, so drift hits all alike."""
     order = list(names)
@@ -321,9 +399,7 @@ def interleaved(names: list[str], rounds: int) -> Iterator[str]:
         yield from order
 
 
-async def measure(
-    routes: Mapping[str, Route | BareVerify | BareProofVerify], rounds: int, requests: int
-) -> dict[str, list[float]]:
+async def measure(routes: Mapping[str, Timed], rounds: int, requests: int) -> dict[str, list[float]]:
     """Per-request cost of each route, ``rounds`` times, interleaved."""
     for route in routes.values():
         await route.batch(max(1, requests // 4))  # warm up
@@ -363,6 +439,9 @@ async def in_process(
                 report = await profile(hello, options.rounds, options.requests)
                 rounds = f"medians of {options.rounds} rounds of {options.requests} requests"
                 profiles.append(f"/hello with {kind} tokens, wall time, {rounds}:\n\n{report}\n")
+        if options.steps:
+            unique = kinds["unique"]
+            results += await measure_steps({n: apps[n] for n in ("open", "noop", "hello")}, unique, options, lifespans)
         if signer.alg == "RS256":  # jwks mode, the one with DPoP
             dpop = dpop_app()
             await lifespans.enter_async_context(dpop.router.lifespan_context(dpop))
@@ -430,6 +509,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "")
     parser.add_argument("--profile", action="store_true", help="time each step of /hello")
+    parser.add_argument("--steps", action="store_true", help="a new token step by step, inside the request")
     options = parser.parse_args(argv)
     project = Path.cwd()
     # Half the pool: cycling through the pool then misses the LRU cache on every request.

@@ -12,7 +12,7 @@ import pytest
 
 from bench.__main__ import WRK_HINT, main
 from bench.login_worker import BACKENDS
-from bench.report import Samples, paired, verdicts
+from bench.report import Samples, paired, steps_report, verdicts
 
 from .combinations import MODES
 
@@ -29,13 +29,26 @@ def test_each_round_is_divided_by_its_own_unprotected_app_and_targets_read_again
     assert f"{expected} +0.15 (target <= +0.10): NOT met" in verdicts(samples)
 
 
+def test_each_step_of_a_new_token_reads_against_the_step_before_and_the_steps_against_verify_alone() -> None:
+    key = ("in-process", "hs256", "steps")
+    costs = {"open": 100.0, "none": 120.0, "parse": 140.0, "signature": 145.0, "claims": 155.0, "hello": 160.0}
+    costs |= {"verify-bare": 16.0}
+    samples: Samples = {(*key, route): [cost] for route, cost in costs.items()}
+
+    assert steps_report(samples) == [
+        "- hs256, a new token step by step inside the request: the miss alone 1.20, then parse +0.20, "
+        "signature +0.05, claims +0.10, insert +0.05 (whole /hello 1.60); the steps add 40.0 µs to the request, "
+        "and Authenticator.verify alone takes 16.0 µs (2.5x)"
+    ]
+
+
 @pytest.mark.slow
-def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
+def test_bench_reports_finite_ratios_step_timings_and_steps_and_says_wrk_is_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows_file = tmp_path / "rows.json"
     tiny = ["--rounds", "2", "--requests", "5", "--pool", "8", "--http-seconds", "1"]
-    main([*tiny, "--profile", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
+    main([*tiny, "--profile", "--steps", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
 
     out, err = capsys.readouterr()
     assert "| way | mode | tokens | route | µs / request | ratio | over floor | added µs |" in out
@@ -49,6 +62,8 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
         assert {(mode, kind, route) for kind in kinds for route in ("open", "noop", "hello")} <= measured
     assert {("hs256", "unique", "recipe"), ("jwks", "unique", "recipe"), ("jwks", "unique", "verify")} <= measured
     assert {("jwks", "dpop", route) for route in ("open", "noop", "hello", "proof")} <= measured
+    steps = ("open", "noop", "none", "parse", "signature", "claims", "hello", "verify-bare")
+    assert {(mode, "steps", route) for mode in MODES for route in steps} <= measured
     assert ("dev", "unique", "recipe") not in measured
     assert {row["way"] for row in rows} == {"in-process"}
     for row in rows:
@@ -62,6 +77,8 @@ def test_bench_reports_finite_ratios_and_step_timings_and_says_wrk_is_missing(
     assert ", bare RS256 verify " in out
     assert "jwks, unique tokens: whole-dict recipe adds" in out
     assert "- jwks, DPoP with a fresh proof (cached bound token): /hello " in out
+    for mode in MODES:
+        assert f"- {mode}, a new token step by step inside the request: the miss alone " in out
     for mode in MODES:
         assert f"### Where the time goes: {mode} mode" in out
     jwks_profile = out.split("### Where the time goes: jwks mode")[1]
