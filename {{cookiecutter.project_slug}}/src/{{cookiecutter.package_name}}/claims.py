@@ -23,10 +23,10 @@ from .settings import AuthSettings
 class TokenClaims:
     """The verified claims of an access token; ``raw`` holds every claim as sent.
 
-    A frozen dataclass, not a pydantic model: it is built once per new token from claims
-    ``validate_claims`` has already checked, so validating them again would only cost time
-    (half of building it). It is shared by every request with the same token, hence frozen.
-    FastAPI serialises it like a model.
+    A frozen dataclass, not a pydantic model: it is built once per new token from claims that
+    ``validate_claims`` has just checked, and a model would check them again, which took about
+    half the claim check's time. One instance is shared by every request with the same token,
+    hence frozen. FastAPI serialises it like a model.
     """
 
     sub: str
