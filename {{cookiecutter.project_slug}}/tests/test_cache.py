@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import tracemalloc
 import uuid
@@ -50,6 +51,16 @@ def test_cache_is_bounded_and_drops_the_least_recently_used() -> None:
     assert cache.get("b") is None
     assert cache.get("a") == claims["a"]
     assert cache.get("c") == claims["c"]
+
+
+def test_cached_claims_cannot_be_changed_by_a_route(app: FastAPI, client: TestClient, mint: Mint) -> None:
+    token = mint()
+    assert client.get("/hello", params={"name": "X"}, headers=bearer(token)).status_code == 200
+    cached = app.state.authenticator.cache.get(token)
+    assert isinstance(cached, TokenClaims)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cached.sub = "someone else"  # type: ignore[misc]
+    assert app.state.authenticator.cache.get(token) is cached
 
 
 def test_a_cached_token_is_not_verified_again(app: FastAPI, client: TestClient, mint: Mint) -> None:
