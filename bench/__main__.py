@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--steps", action="store_true", help="also a new token step by step inside the request, in process"
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="worker processes per mode, one after another; their rounds are pooled"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     parser.add_argument("--login", choices=["none", *LOGINS, "all"], default="none", help="also the login paths")
     parser.add_argument("--login-rounds", type=int, default=11, help="rounds per login route and database")
@@ -65,19 +68,27 @@ def main(argv: list[str] | None = None) -> None:
     samples: Samples = {}
     profiles: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-bake-") as folder:
-        for mode in options.modes:
-            project = bake(Path(folder), project_name=f"Bench {mode}", auth_mode=mode, jwt_issuer=issuer(mode))
-            print(f"measuring {mode} ...", file=sys.stderr)
-            mode_samples, profile = run_mode(project, mode, options, http_seconds)
-            samples.update(mode_samples)
-            profiles.append(profile)
+        projects = {
+            mode: bake(Path(folder), project_name=f"Bench {mode}", auth_mode=mode, jwt_issuer=issuer(mode))
+            for mode in options.modes
+        }
+        # A fresh process per run: run to run, one process's memory layout can move a figure more than rounds do.
+        for run in range(1, options.runs + 1):
+            for mode, project in projects.items():
+                print(f"measuring {mode} (run {run} of {options.runs}) ...", file=sys.stderr)
+                run_options = options if run == 1 else argparse.Namespace(**{**vars(options), "profile": False})
+                mode_samples, profile = run_mode(project, mode, run_options, http_seconds)
+                for key, values in mode_samples.items():
+                    samples.setdefault(key, []).extend(values)
+                profiles.append(profile)
     notes.append(
         "every route is GET /hello of the baked app built by create_app() with main.PROTECTED swapped for the "
         "guard named: the same routers in the same order; the bare verify checks the tokens' RS256 signatures "
         "with cryptography alone"
     )
     notes.append(
-        f"in-process: ASGI calls, {options.rounds} rounds x {options.requests} requests per route in random order; "
+        f"in-process: ASGI calls, {options.runs} worker process(es) per mode, each {options.rounds} rounds x "
+        f"{options.requests} requests per route in random order, rounds pooled; "
         f"cost = CPU time of the process per request; unique tokens: a pool of {options.pool} cycled through "
         f"a cache of {options.pool // 2}, so every request is a cache miss"
     )

@@ -48,12 +48,16 @@ def test_bench_reports_finite_ratios_step_timings_and_steps_and_says_wrk_is_miss
 ) -> None:
     rows_file = tmp_path / "rows.json"
     tiny = ["--rounds", "2", "--requests", "5", "--pool", "8", "--http-seconds", "1"]
-    main([*tiny, "--profile", "--steps", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)])
+    main(
+        [*tiny, "--profile", "--steps", "--runs", "2", "--wrk", str(tmp_path / "no-wrk-here"), "--json", str(rows_file)]
+    )
 
     out, err = capsys.readouterr()
     assert "| way | mode | tokens | route | µs / request | ratio | over floor | added µs |" in out
     assert "machine: " in out
     assert WRK_HINT in err
+    assert all(f"measuring {mode} (run 2 of 2) ..." in err for mode in MODES)
+    assert "2 worker process(es) per mode, each 2 rounds x 5 requests per route in random order, rounds pooled" in out
     assert WRK_HINT in out
     rows = json.loads(rows_file.read_text())
     measured = {(row["mode"], row["tokens"], row["route"]) for row in rows}
