@@ -80,13 +80,14 @@ def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
 
 @functools.lru_cache(maxsize=1024)  # a service answers on a few hosts and, mostly, a few paths
 def request_target(
-    scheme: str, host: bytes | None, server: tuple[str, int] | None, path: str, public_url: str | None
+    scheme: str, host: str | None, server: tuple[str, int] | None, path: str, public_url: str | None
 ) -> tuple[str, str, int | None, str] | None:
     """The normal form of the URL a request was sent to, as Starlette reads it from these scope members.
 
     Behind a proxy, ``public_url`` (the service's external base URL) stands for scheme, host and port.
     """
-    url = URL(scope={"scheme": scheme, "server": server, "path": path, "headers": [(b"host", host)] if host else []})
+    headers = [(b"host", host.encode("latin-1"))] if host else []
+    url = URL(scope={"scheme": scheme, "server": server, "path": path, "headers": headers})
     # normal_url keeps only scheme, host, port and path: there is no query to cut off.
     return normal_url(str(url) if public_url is None else public_url + url.path)
 
@@ -212,11 +213,8 @@ class DpopPresentation:
 
     def _request_target(self, scope: Scope) -> tuple[str, str, int | None, str] | None:
         """The normal form of the URL the client sent the request to, memoised by what it is made of."""
-        host = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-                break
+        hosts = header_values(scope, b"host")
+        host = hosts[0] if hosts else None  # the first, as Starlette reads it
         server = scope.get("server")
         server = None if server is None else tuple(server)  # hashable, for the memo
         return request_target(scope.get("scheme", "http"), host, server, scope["path"], self._public_url)

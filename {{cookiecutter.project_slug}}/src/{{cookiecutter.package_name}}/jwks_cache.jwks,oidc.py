@@ -369,15 +369,10 @@ class JwksDocument:
         self._keyset: KeySet | None = None
         self._refetch_budget = RefetchBudget(policy.refetch_burst, policy.refetch_cooldown)
         self._background: asyncio.Task[None] | None = None
-        self._generation = 0
 
     def is_ready(self) -> bool:
         """Whether a usable key set, not past its maximum stale age, is held."""
         return self._current() is not None
-
-    def generation(self) -> int:
-        """Bumped when the key set changes or is dropped as too stale."""
-        return self._generation
 
     def usable_for(self) -> float | None:
         """Seconds until the held keys pass their maximum stale age; None when no usable key is held."""
@@ -416,10 +411,8 @@ class JwksDocument:
     def _replace(self, keyset: KeySet | None) -> None:
         old = self._keyset.fingerprint if self._keyset is not None else None
         self._keyset = keyset
-        changed = (keyset.fingerprint if keyset is not None else None) != old
-        if changed:
-            self._generation += 1
-        self._on_replace(changed)
+        # The registry keeps the key generation: it changes when a key set changes or is dropped as too stale.
+        self._on_replace((keyset.fingerprint if keyset is not None else None) != old)
 
     async def refresh(self, *, min_interval: float | None = None) -> None:
         """Fetch the keys once, however many callers ask at the same moment (as the failure backoff allows)."""

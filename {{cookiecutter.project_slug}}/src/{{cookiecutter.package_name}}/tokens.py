@@ -25,7 +25,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from jose import jwk
 from jose.backends.base import Key
 from jose.backends.cryptography_backend import CryptographyECKey, CryptographyHMACKey, CryptographyRSAKey
 from jose.exceptions import JOSEError
@@ -51,25 +50,15 @@ AT_JWT_ONLY: frozenset[str | None] = frozenset({AT_JWT})
 # Entra ID, Keycloak and Cognito still send "JWT" or no typ at all (None); any other typ
 # names another kind of token (dpop+jwt, logout+jwt, secevent+jwt, id_token+jwt, ...).
 ACCESS_TOKEN_TYPES: frozenset[str | None] = frozenset({AT_JWT, "jwt", None})
+# The hash each family of algorithms names in its last three digits (RFC 7518 §3.1).
+SHA_BY_SIZE: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 # What python-jose cannot verify, verified with cryptography directly.
-PSS_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "PS256": hashes.SHA256,
-    "PS384": hashes.SHA384,
-    "PS512": hashes.SHA512,
-}
+PSS_HASHES = {f"PS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 EDDSA = "EdDSA"
 # What python-jose builds keys for, verified here without its per-call overhead.
-HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
-PKCS1_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "RS256": hashes.SHA256,
-    "RS384": hashes.SHA384,
-    "RS512": hashes.SHA512,
-}
-ECDSA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "ES256": hashes.SHA256,
-    "ES384": hashes.SHA384,
-    "ES512": hashes.SHA512,
-}
+HMAC_DIGESTS = {f"HS{size}": f"sha{size}" for size in SHA_BY_SIZE}
+PKCS1_HASHES = {f"RS{size}": sha for size, sha in SHA_BY_SIZE.items()}
+ECDSA_HASHES = {f"ES{size}": sha for size, sha in SHA_BY_SIZE.items()}
 
 
 class ParsedToken(NamedTuple):
@@ -387,9 +376,9 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
             return RsaKey(material, alg)
         if alg in ECDSA_HASHES:
             return EcKey(material, alg)
-        return jwk.construct(material, alg)
     except (JOSEError, ValueError, TypeError, KeyError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None
+    raise ValueError(f"unusable {alg} key: no such algorithm")
 
 
 def sign(
