@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMappi
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx2
 from cryptography.hazmat.primitives import hashes, serialization
@@ -117,11 +117,12 @@ def prepare(mode: str, stack: ExitStack) -> Signer:
     return Signer(verifier.signing_key(settings), verifier.ALGORITHM, None)
 
 
-def mint(signer: Signer, count: int, settings: Any) -> list[str]:
-    """``count`` distinct valid tokens, good for an hour."""
+def mint(signer: Signer, count: int, settings: Any, **extra: Any) -> list[str]:
+    """``count`` distinct valid tokens, good for an hour, with ``extra`` claims."""
     tokens = importlib.import_module(f"{os.environ[PACKAGE]}.tokens")
     now = int(time.time())
     claims = {"sub": "bench", "iss": settings.issuer, "aud": settings.audience, "iat": now, "exp": now + 3600}
+    claims |= extra
     return [tokens.sign({**claims, "jti": str(n)}, signer.key, signer.alg, kid=signer.kid) for n in range(count)]
 
 
@@ -160,21 +161,31 @@ async def call(app: Asgi, scope: Scope) -> int:
     return status
 
 
+T = TypeVar("T")
+
+
+class Cycle(Generic[T]):
+    """Items handed out ``n`` at a time, round and round: what each batch of a route or bare check uses."""
+
+    def __init__(self, items: list[T]) -> None:
+        self._items = items
+        self._next = 0
+
+    def take(self, n: int) -> list[T]:
+        taken = [self._items[(self._next + i) % len(self._items)] for i in range(n)]
+        self._next = (self._next + n) % len(self._items)
+        return taken
+
+
 class Route:
     """``/hello`` of one app with its tokens; ``batch`` times the next ``n`` requests in µs each."""
 
     def __init__(self, app: Asgi, tokens: list[str]) -> None:
         self._app = app
-        self._scopes = [scope_for("/hello", token) for token in tokens]
-        self._next = 0
-
-    def _scopes_for(self, n: int) -> Iterator[Scope]:
-        for _ in range(n):
-            yield self._scopes[self._next]
-            self._next = (self._next + 1) % len(self._scopes)
+        self._scopes = Cycle([scope_for("/hello", token) for token in tokens])
 
     async def batch(self, n: int) -> float:
-        scopes = list(self._scopes_for(n))
+        scopes = self._scopes.take(n)
         started = time.process_time()
         for scope in scopes:
             status = await call(self._app, scope)
@@ -191,12 +202,10 @@ class BareVerify:
         if not isinstance(public, rsa.RSAPublicKey):
             raise TypeError(f"an RS256 key was expected, not {type(public).__name__}")
         self._public = public
-        self._signed = [signed_parts(token) for token in tokens]
-        self._next = 0
+        self._signed = Cycle([signed_parts(token) for token in tokens])
 
     async def batch(self, n: int) -> float:
-        signed = [self._signed[(self._next + i) % len(self._signed)] for i in range(n)]
-        self._next = (self._next + n) % len(self._signed)
+        signed = self._signed.take(n)
         verify, pkcs1, sha256 = self._public.verify, padding.PKCS1v15(), hashes.SHA256()
         started = time.process_time()
         for data, signature in signed:
@@ -248,8 +257,7 @@ class DpopRoute(Route):
         self._holder = holder
 
     async def batch(self, n: int) -> float:
-        self._scopes = [self._scope(self._holder.proof(self._token)) for _ in range(n)]
-        self._next = 0
+        self._scopes = Cycle([self._scope(self._holder.proof(self._token)) for _ in range(n)])
         return await super().batch(n)
 
     def _scope(self, proof: str) -> Scope:
@@ -267,12 +275,10 @@ class BareProofVerify:
 
     def __init__(self, holder: ProofSigner, token: str, count: int) -> None:
         self._public = holder.public
-        self._signed = [es256_parts(holder.proof(token)) for _ in range(count)]
-        self._next = 0
+        self._signed = Cycle([es256_parts(holder.proof(token)) for _ in range(count)])
 
     async def batch(self, n: int) -> float:
-        signed = [self._signed[(self._next + i) % len(self._signed)] for i in range(n)]
-        self._next = (self._next + n) % len(self._signed)
+        signed = self._signed.take(n)
         verify, ecdsa = self._public.verify, ec.ECDSA(hashes.SHA256())
         started = time.process_time()
         for data, (r, s) in signed:
@@ -302,22 +308,13 @@ async def measure_dpop(apps: dict[str, Any], signer: Signer, options: argparse.N
     """
     holder = ProofSigner()
     settings = apps["open"].state.authenticator.settings
-    token = mint_bound(signer, settings, holder.jkt)
+    token = mint(signer, 1, settings, cnf={"jkt": holder.jkt})[0]  # bound to the client's key
     routes: dict[str, Route | BareVerify | BareProofVerify] = {
         name: DpopRoute(app, token, holder) for name, app in apps.items()
     }
     routes["proof"] = BareProofVerify(holder, token, 256)
     samples = await measure(routes, options.rounds, options.requests)
     return [Result("in-process", DPOP_KIND, name, values) for name, values in samples.items()]
-
-
-def mint_bound(signer: Signer, settings: Any, jkt: str) -> str:
-    """A valid token bound to the DPoP key with thumbprint ``jkt`` (``cnf.jkt``)."""
-    tokens = importlib.import_module(f"{os.environ[PACKAGE]}.tokens")
-    now = int(time.time())
-    claims = {"sub": "bench", "iss": settings.issuer, "aud": settings.audience, "iat": now, "exp": now + 3600}
-    bound: str = tokens.sign({**claims, "cnf": {"jkt": jkt}}, signer.key, signer.alg, kid=signer.kid)
-    return bound
 
 
 STEPS_KIND = "steps"
@@ -352,12 +349,10 @@ class BareAuthenticate:
 
     def __init__(self, authenticator: Any, tokens: list[str]) -> None:
         self._verify = authenticator.verify
-        self._tokens = tokens
-        self._next = 0
+        self._tokens = Cycle(tokens)
 
     async def batch(self, n: int) -> float:
-        tokens = [self._tokens[(self._next + i) % len(self._tokens)] for i in range(n)]
-        self._next = (self._next + n) % len(self._tokens)
+        tokens = self._tokens.take(n)
         verify = self._verify
         started = time.process_time()
         for token in tokens:
