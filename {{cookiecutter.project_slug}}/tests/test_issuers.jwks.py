@@ -221,6 +221,17 @@ def test_multi_tenant_issuer_accepts_only_allowed_tenants(
     assert response.status_code == status
 
 
+def test_a_multi_tenant_alias_is_verified_with_the_issuers_keys(provider: Provider, signer: Signer) -> None:
+    # Entra ID's v1 tokens name https://sts.windows.net/{tenantid}/ beside the v2 issuer.
+    alias = f"{provider.issuer}/sts/{TENANT_PLACEHOLDER}/"
+    settings = tenant_settings(provider, TENANT).model_copy(update={"issuer_aliases": (alias,)})
+    v1 = signed(settings, signer, iss=alias.replace(TENANT_PLACEHOLDER, TENANT), tid=TENANT)
+    stranger = signed(settings, signer, iss=alias.replace(TENANT_PLACEHOLDER, OTHER_TENANT), tid=OTHER_TENANT)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/me", headers=bearer(v1)).status_code == 200
+        assert client.get("/me", headers=bearer(stranger)).status_code == 401
+
+
 def test_a_tenant_issuer_needs_a_jwks_url() -> None:
     with pytest.raises(ValueError, match="needs AUTH_JWKS_URL"):
         Settings(_env_file=None, issuer="https://login.example.com/{tenantid}/v2.0", jwks_url="")

@@ -147,10 +147,11 @@ class Verifier:
         self.jwks = cache(settings.issuer, settings.jwks_url)
         self._by_issuer: dict[str, JwksCache] = {}
         self._by_tenant: list[tuple[re.Pattern[str], JwksCache]] = []
-        if settings.issuer is not None and TENANT_PLACEHOLDER in settings.issuer:
-            self._by_tenant.append((tenant_pattern(settings.issuer), self.jwks))
-        elif settings.issuer is not None:
-            self._by_issuer.update(dict.fromkeys((settings.issuer, *settings.issuer_aliases), self.jwks))
+        for issuer in (settings.issuer, *settings.issuer_aliases) if settings.issuer is not None else ():
+            if TENANT_PLACEHOLDER in issuer:
+                self._by_tenant.append((tenant_pattern(issuer), self.jwks))
+            else:
+                self._by_issuer[issuer] = self.jwks
         for issuer in settings.extra_issuers:
             self._by_issuer.setdefault(issuer, cache(issuer))
         self._caches = (self.jwks, *(found for found in self._by_issuer.values() if found is not self.jwks))
