@@ -854,6 +854,17 @@ def structure_cases() -> list[Case]:
             "duplicate member inside a nested object",
             lambda kit: kit.token(raw_claims=claims_json(kit, b'"x":{"a":1,"a":2}')),
         ),
+        case(
+            family,
+            "claims with an escaped lone surrogate (no response could carry it)",
+            lambda kit: kit.token(raw_claims=claims_json(kit, b'"name":"\\ud800"')),
+        ),
+        case(
+            family,
+            "claims with an escaped surrogate pair (accepted)",
+            lambda kit: kit.token(raw_claims=claims_json(kit, b'"name":"\\ud83d\\ude00"')),
+            OK,
+        ),
         case(family, "NaN in the header", lambda kit: kit.token(raw_header=header_json(kit, b'"x":NaN'))),
         case(family, "exp NaN", lambda kit: kit.token(raw_claims=claims_json(kit, b'"exp":NaN', exp=DROP))),
         case(family, "exp Infinity", lambda kit: kit.token(raw_claims=claims_json(kit, b'"exp":Infinity', exp=DROP))),
@@ -1290,6 +1301,10 @@ def dpop_cases() -> list[Case]:
                     )
                 },
             ),
+        ),
+        bad_proof(
+            "jwk with a number for a coordinate (a library would allocate that many bytes)",
+            lambda kit, token: proof(kit, token, header={"jwk": {**ec_jwk(kit.keys.holder_ec), "x": 10**20}}),
         ),
         bad_proof(
             "jwk of type oct", lambda kit, token: proof(kit, token, header={"jwk": {"kty": "oct", "k": "c2VjcmV0"}})

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import tokens
-from {{ cookiecutter.package_name }}.dpop import ReplayCache, thumbprint, token_hash
+from {{ cookiecutter.package_name }}.dpop import ReplayCache, normal_path, thumbprint, token_hash
 from {{ cookiecutter.package_name }}.errors import InvalidProofError
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.tokens import SigningKey
@@ -193,6 +196,10 @@ def proof_cases(holder: Holder, token: str) -> dict[str, str | None]:
         "jwk missing": holder.proof(token, header=holder.header(jwk=None)),
         "jwk with a private member": holder.proof(token, header=holder.header(jwk=private_jwk)),
         "jwk of another key type": holder.proof(token, header=holder.header(jwk={"kty": "oct", "k": "c2VjcmV0"})),
+        # A library would build 10**20 zero bytes from the number: it is refused before any key is built.
+        "jwk with a number for a coordinate": holder.proof(
+            token, header=holder.header(jwk={**holder.jwk, "x": 10**20})
+        ),
         "jwk of another holder": holder.proof(token, header=holder.header(jwk=other.jwk)),
         "signed by another key": sign_raw(
             other.key, holder.header(), {"jti": "x", "htm": "GET", "htu": URL, "iat": now, "ath": token_hash(token)}
@@ -239,8 +246,69 @@ def test_two_proof_headers_are_refused(allowed: TestClient, mint: Mint, holder: 
 
 def test_equivalent_urls_match(allowed: TestClient, mint: Mint, holder: Holder) -> None:
     token = mint(cnf={"jkt": holder.jkt})
-    for url in ("HTTP://TestServer/me", "http://testserver:80/me", "http://testserver/me?x=1#frag"):
+    equivalent = (
+        "HTTP://TestServer/me",
+        "http://testserver:80/me",
+        "http://testserver/me?x=1#frag",
+        "http://testserver/m%65",  # an escaped unreserved character
+        "http://testserver/x/../me",
+        "http://testserver/./me",
+    )
+    for url in equivalent:
         assert allowed.get("/me", headers=dpop(token, holder.proof(token, url=url))).status_code == 200, url
+
+
+def test_a_request_url_spelled_with_escapes_matches_its_proof(allowed: TestClient, mint: Mint, holder: Holder) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    for url in ("http://testserver/m%65", "http://testserver/me"):  # the client's own spelling, and the plain one
+        response = allowed.get("/m%65", headers=dpop(token, holder.proof(token, url=url)))
+        assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("path", "normal"),
+    [
+        ("/caf%c3%a9", "/caf%C3%A9"),  # escapes compare in upper case
+        ("/caf\u00e9", "/caf%C3%A9"),  # a raw non-ASCII character, as a URL library escapes it
+        ("/%7Euser/%41", "/~user/A"),  # unreserved characters compare unescaped
+        ("/a%2fb", "/a%2Fb"),  # an escaped "/" is data, not a separator
+        ("/a/./b/../c", "/a/c"),
+        ("/a/b/..", "/a/"),
+        ("/../../a", "/a"),  # never above the root
+        ("", "/"),
+    ],
+)
+def test_paths_compare_as_rfc_3986_normalises_them(path: str, normal: str) -> None:
+    assert normal_path(path) == normal
+
+
+def rsa_key_with_exponent(bits: int) -> bytes:
+    """A working RSA key pair whose public exponent has ``bits`` bits, in PEM; providers use 65537 (17 bits)."""
+    numbers = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    p, q = numbers.p, numbers.q
+    phi = (p - 1) * (q - 1)
+    e = (1 << (bits - 1)) | 1
+    while math.gcd(e, phi) != 1:
+        e += 2
+    d = pow(e, -1, phi)
+    public = rsa.RSAPublicNumbers(e, p * q)
+    private = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), rsa.rsa_crt_iqmp(p, q), public)
+    key = private.private_key()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def test_a_proof_key_with_a_huge_exponent_is_refused(allowed: TestClient, mint: Mint) -> None:
+    # Each check with a 1,500-bit exponent costs tens of ES256 checks: the kind of key a provider never uses.
+    holder = Holder("RS256")
+    holder.key = tokens.load_key(rsa_key_with_exponent(1500), "RS256")
+    holder.jwk = holder.key.public_key().to_dict()
+    holder.jkt = thumbprint(holder.jwk)
+    token = mint(cnf={"jkt": holder.jkt})
+    assert holder.key.verify(b"signed", holder.key.sign(b"signed"))  # a sound key, that signs a sound proof
+    response = allowed.get("/me", headers=dpop(token, holder.proof(token)))
+    assert (response.status_code, response.headers["WWW-Authenticate"]) == (401, PROOF_REFUSED)
 
 
 def test_behind_a_proxy_htu_names_the_public_url(settings: Settings, mint: Mint, holder: Holder) -> None:

@@ -184,13 +184,15 @@ def test_unusable_keys_are_skipped_without_breaking_good_ones(
         "not-a-key",
         {"kty": "EC", "kid": "bad-curve", "crv": "P-999", "x": "AA", "y": "AA"},
         {"kty": "EC", "kid": "mismatch", "alg": "ES256", "crv": "P-384", "x": "AA", "y": "AA"},
+        {**provider.keys[0].jwk, "kid": "slow", "e": "AQAAAAE"},  # a 40-bit exponent: each check slower
+        {"kty": "RSA", "kid": "int", "n": 10**40, "e": "AQAB"},  # a library would allocate 10**40 bytes
     ]
     with caplog.at_level(logging.INFO, logger=JWKS_LOGGER), TestClient(provider_app(provider)) as client:
         assert client.get("/me", headers=bearer(sign(signer, provider.issuer))).status_code == 200
         assert client.get("/me", headers=bearer(sign(weak, provider.issuer))).status_code == 401
     # One line per fetch (the weak key's kid asked for one more); keys meant for something else are not counted.
     warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
-    assert warnings == ["jwks keys skipped count=4 reasons=curve_mismatch:1,malformed:2,rsa_under_2048_bits:1"] * 2
+    assert warnings == ["jwks keys skipped count=6 reasons=curve_mismatch:1,malformed:4,rsa_under_2048_bits:1"] * 2
     assert provider.requests["/jwks"] == 2
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from typing import Any
@@ -134,3 +135,12 @@ def test_maximum_lifetime_is_a_setting(settings: Settings, signer: Signer) -> No
     now = int(time.time())
     tokens = [typed(short, signer, "JWT", iat=now, exp=now + ttl) for ttl in (600, 601, 3600)]
     assert status(short, *tokens) == [200, 401, 401]
+
+
+def test_claims_spelling_a_lone_surrogate_are_refused(settings: Settings, signer: Signer) -> None:
+    # JSON can escape half of a UTF-16 pair; no response could carry that string back (it is not Unicode text).
+    lone = signed(signer, access_claims(settings, name="\ud800"))
+    reversed_pair = signed(signer, access_claims(settings, name="\ude00\ud83d"))
+    pair = signed(signer, access_claims(settings, name="\U0001f600"))  # escaped as "\ud83d\ude00": one character
+    assert b"\\ud800" in base64.urlsafe_b64decode(lone.split(".")[1] + "==")  # the escape itself is sent
+    assert status(settings, lone, reversed_pair, pair) == [401, 401, 200]

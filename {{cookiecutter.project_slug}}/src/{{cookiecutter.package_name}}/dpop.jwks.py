@@ -15,10 +15,11 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from starlette.datastructures import URL
 from starlette.requests import HTTPConnection
@@ -27,6 +28,7 @@ from starlette.types import Scope
 from . import tokens
 from .claims import TokenClaims
 from .errors import InvalidProofError, InvalidTokenError
+from .jwks_cache import check_key_fits
 from .presentation import bearer_challenge, header_values
 from .verifier import Settings
 
@@ -44,6 +46,10 @@ KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "EdDSA": "Ed25519"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 WEB_SCHEMES = {"ws": "http", "wss": "https"}
+# RFC 3986 §2.3, and what a path may hold unencoded besides (pchar, "/", and "%" of the escapes themselves).
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 def b64url(data: bytes) -> str:
@@ -64,6 +70,32 @@ def token_hash(token: str) -> str:
     return b64url(hashlib.sha256(token.encode("ascii")).digest())
 
 
+def _unreserved_or_upper(escape: re.Match[str]) -> str:
+    character = chr(int(escape[1], 16))
+    return character if character in UNRESERVED else f"%{escape[1].upper()}"
+
+
+def normal_path(path: str) -> str:
+    """A URL path as RFC 3986 §6.2.2 compares it.
+
+    Characters that a URI cannot hold as they are (a space, non-ASCII) are percent-encoded as a client's
+    URL library would; escapes of unreserved characters are decoded and the others written in upper case;
+    dot segments are removed (§5.2.4).
+    """
+    path = PERCENT_ESCAPE.sub(_unreserved_or_upper, quote(path, safe=PATH_SAFE))
+    segments = path.split("/")
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if len(kept) > 1:  # never above the root: kept[0] is the empty segment before the first "/"
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if segments[-1] in (".", ".."):
+        kept.append("")  # "/a/." names "/a/"
+    return "/".join(kept) or "/"
+
+
 @functools.lru_cache(maxsize=1024)  # a client names the same few URLs in all its proofs
 def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
     """Scheme, host, port and path of an absolute URL as RFC 3986 §6 compares them; None if not absolute."""
@@ -75,7 +107,7 @@ def normal_url(url: str) -> tuple[str, str, int | None, str] | None:
     scheme = WEB_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
-    return scheme, parts.hostname.lower(), None if port == DEFAULT_PORTS[scheme] else port, parts.path or "/"
+    return scheme, parts.hostname.lower(), None if port == DEFAULT_PORTS[scheme] else port, normal_path(parts.path)
 
 
 @functools.lru_cache(maxsize=1024)  # a service answers on a few hosts and, mostly, a few paths
@@ -84,12 +116,24 @@ def request_target(
 ) -> tuple[str, str, int | None, str] | None:
     """The normal form of the URL a request was sent to, as Starlette reads it from these scope members.
 
-    Behind a proxy, ``public_url`` (the service's external base URL) stands for scheme, host and port.
+    ``path`` is percent-encoded, as the client sent it. Behind a proxy, ``public_url`` (the service's
+    external base URL) stands for scheme, host and port.
     """
     headers = [(b"host", host.encode("latin-1"))] if host else []
     url = URL(scope={"scheme": scheme, "server": server, "path": path, "headers": headers})
     # normal_url keeps only scheme, host, port and path: there is no query to cut off.
     return normal_url(str(url) if public_url is None else public_url + url.path)
+
+
+def sent_path(scope: Scope) -> str:
+    """The request's path as the client spelled it: ``raw_path`` when the server gives it, else re-encoded."""
+    path: str = scope["path"]
+    raw: bytes | None = scope.get("raw_path")
+    if raw:
+        sent = raw.decode("latin-1")
+        if unquote(sent) == path:  # not rewritten on the way (a mount, a middleware): the client's own spelling
+            return sent
+    return quote(path, safe=PATH_SAFE)
 
 
 class ReplayCache:
@@ -158,39 +202,50 @@ class DpopPresentation:
             proof = tokens.parse(text, max_bytes=MAX_PROOF_BYTES, algorithms=self.algorithms, types=PROOF_TYPES)
         except InvalidTokenError as exc:
             raise InvalidProofError(f"proof_{exc.reason}") from None
-        key, key_thumbprint = self._proof_key(proof, text.partition(".")[0])
+        key = self._proof_key(proof, text.partition(".")[0], jkt)
         claims = proof.claims
         try:
             tokens.verify_signature(proof, key)
         except InvalidTokenError:
             raise InvalidProofError("proof_signature") from None
         self._check_claims(conn, claims, token)
-        if key_thumbprint != jkt:
-            raise InvalidProofError("proof_key_mismatch")
-        if not self._seen.first_sighting(f"{key_thumbprint}:{claims['jti']}", time.monotonic()):
+        if not self._seen.first_sighting(f"{jkt}:{claims['jti']}", time.monotonic()):
             raise InvalidProofError("proof_replayed")
 
-    def _proof_key(self, proof: tokens.ParsedToken, header_text: str) -> tuple[tokens.SigningKey, str]:
-        """The proof's own public key and its thumbprint, built once per header (a client's key is in every proof)."""
+    def _proof_key(self, proof: tokens.ParsedToken, header_text: str, jkt: str) -> tokens.SigningKey:
+        """The proof's own public key, which must be the token's (``jkt``); built once per header.
+
+        The thumbprint is compared before any key is built or signature checked, so a proof
+        with a key the token is not bound to costs one hash.
+        """
         known = self._keys.get(header_text)
-        if known is not None:
-            return known
-        header = proof.header
-        if header.get("typ") != PROOF_TYPE:
-            raise InvalidProofError("proof_typ")
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk):
-            raise InvalidProofError("proof_jwk")
-        if jwk.get("kty") != KEY_TYPES.get(proof.alg[:2]) or jwk.get("crv") != CURVES.get(proof.alg):
-            raise InvalidProofError("proof_jwk_type")
-        try:
-            known = tokens.load_key(jwk, proof.alg), thumbprint(jwk)
-        except ValueError:
-            raise InvalidProofError("proof_jwk") from None
-        if len(self._keys) >= MAX_PROOF_KEYS:
-            self._keys.clear()  # bounded: a flood of keys only costs its own key building
-        self._keys[header_text] = known
-        return known
+        if known is None:
+            header = proof.header
+            if header.get("typ") != PROOF_TYPE:
+                raise InvalidProofError("proof_typ")
+            jwk = header.get("jwk")
+            if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk):
+                raise InvalidProofError("proof_jwk")
+            kty, crv = jwk.get("kty"), jwk.get("crv")
+            if kty != KEY_TYPES.get(proof.alg[:2]) or crv != CURVES.get(proof.alg):
+                raise InvalidProofError("proof_jwk_type")
+            try:
+                key_thumbprint = thumbprint(jwk)  # its members must be strings
+            except ValueError:
+                raise InvalidProofError("proof_jwk") from None
+            if key_thumbprint != jkt:
+                raise InvalidProofError("proof_key_mismatch")
+            try:
+                check_key_fits(jwk, str(kty), proof.alg, crv)  # as a provider's keys: sizes bounded
+                known = tokens.load_key(jwk, proof.alg), key_thumbprint
+            except ValueError:
+                raise InvalidProofError("proof_jwk") from None
+            if len(self._keys) >= MAX_PROOF_KEYS:
+                self._keys.clear()  # bounded: a flood of keys only costs its own key building
+            self._keys[header_text] = known
+        elif known[1] != jkt:
+            raise InvalidProofError("proof_key_mismatch")
+        return known[0]
 
     def _check_claims(self, conn: HTTPConnection, claims: dict[str, Any], token: str) -> None:
         jti = claims.get("jti")
@@ -217,4 +272,4 @@ class DpopPresentation:
         host = hosts[0] if hosts else None  # the first, as Starlette reads it
         server = scope.get("server")
         server = None if server is None else tuple(server)  # hashable, for the memo
-        return request_target(scope.get("scheme", "http"), host, server, scope["path"], self._public_url)
+        return request_target(scope.get("scheme", "http"), host, server, sent_path(scope), self._public_url)

@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_RSA_BITS = 2048
+# OpenSSL's own limit; and an exponent over 32 bits (providers use 65537) only makes each check slower.
+MAX_RSA_BITS = 16384
+MAX_RSA_EXPONENT_BYTES = 4
 CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 EDDSA = "EdDSA"
 COORDINATE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66, "Ed25519": 32}
@@ -138,15 +141,18 @@ def _coordinates_fit(jwk: Mapping[str, Any], names: tuple[str, ...], crv: str) -
         raise ValueError("malformed")
 
 
-def _check_key_fits(jwk: Mapping[str, Any], kty: str, alg: str, crv: object) -> None:
+def check_key_fits(jwk: Mapping[str, Any], kty: str, alg: str, crv: object) -> None:
     """Raise ``ValueError`` with the reason unless the key's type, curve and size fit ``alg``."""
     if kty == "RSA":
         if not alg.startswith(("RS", "PS")):
             raise ValueError("key_type_mismatch")
-        if not _b64_bytes(jwk, "e"):
+        if not 0 < len(_b64_bytes(jwk, "e")) <= MAX_RSA_EXPONENT_BYTES:
             raise ValueError("malformed")
-        if int.from_bytes(_b64_bytes(jwk, "n"), "big").bit_length() < MIN_RSA_BITS:
+        bits = int.from_bytes(_b64_bytes(jwk, "n"), "big").bit_length()
+        if bits < MIN_RSA_BITS:
             raise ValueError(f"rsa_under_{MIN_RSA_BITS}_bits")
+        if bits > MAX_RSA_BITS:
+            raise ValueError(f"rsa_over_{MAX_RSA_BITS}_bits")
     elif kty == "EC":
         if alg not in CURVES:
             raise ValueError("key_type_mismatch")
@@ -186,7 +192,7 @@ def _public_jwk(jwk: Mapping[str, Any], algorithms: frozenset[str]) -> tuple[str
         return None  # "oct" and anything else can never verify an asymmetric token
     if alg not in algorithms:
         return None
-    _check_key_fits(jwk, kty, str(alg), crv)
+    check_key_fits(jwk, kty, str(alg), crv)
     kid = jwk.get("kid")
     if not (kid is None or isinstance(kid, str)):
         raise ValueError("malformed_kid")

@@ -59,6 +59,8 @@ EDDSA = "EdDSA"
 HMAC_DIGESTS = {f"HS{size}": f"sha{size}" for size in SHA_BY_SIZE}
 PKCS1_HASHES = {f"RS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 ECDSA_HASHES = {f"ES{size}": sha for size, sha in SHA_BY_SIZE.items()}
+# The members of a JWK that hold key material (RFC 7518 §6): base64url strings, or the key is refused.
+JWK_KEY_MEMBERS = frozenset({"n", "e", "x", "y", "crv", "k", "d", "p", "q", "dp", "dq", "qi"})
 
 
 class ParsedToken(NamedTuple):
@@ -142,7 +144,9 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
             end = -1
         if end != len(text):
             value = _STRICT_JSON.decode(text)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        if "\\u" in text:  # only an escape spells a lone surrogate, which no UTF-8 text (nor a response) holds
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeDecodeError and UnicodeEncodeError are ValueErrors
         raise InvalidTokenError(f"malformed_{what}") from None
     if not isinstance(value, dict) or _too_deep(value, raw):
         raise InvalidTokenError(f"malformed_{what}")
@@ -367,6 +371,11 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
 
     PS* and EdDSA keys are public JWKs only: the service verifies them, it never signs with them.
     """
+    if isinstance(material, dict) and any(
+        not isinstance(material[name], str) for name in JWK_KEY_MEMBERS & material.keys()
+    ):
+        # python-jose would turn an integer member into that many zero bytes.
+        raise ValueError(f"unusable {alg} key: a key member is not a string")
     try:
         if alg in PSS_HASHES or alg == EDDSA:
             return _public_key(material, alg)
@@ -376,7 +385,7 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
             return RsaKey(material, alg)
         if alg in ECDSA_HASHES:
             return EcKey(material, alg)
-    except (JOSEError, ValueError, TypeError, KeyError) as exc:
+    except (JOSEError, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None
     raise ValueError(f"unusable {alg} key: no such algorithm")
 
