@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,9 +11,12 @@ import httpx2
 import pytest
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from {{ cookiecutter.package_name }} import passwords
+from {{ cookiecutter.package_name }} import passwords, tokens
+from {{ cookiecutter.package_name }}.access_tokens import AccessTokenSigner
 from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.mint import build_claims
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
 
 from .fixtures import BACKENDS
 from .live import add_user, stored_user
@@ -155,6 +159,55 @@ def test_failures_are_throttled_per_client_address_too(service: Service) -> None
     for number in range(service.settings.login_failures_per_address):
         assert service.login(f"guess-{number}", "wrong password!").status_code == 400
     assert service.login("someone-new", "wrong password!").status_code == 429
+
+
+def test_guesses_sent_all_at_once_are_held_to_the_limit(service: Service) -> None:
+    limit = service.settings.login_failures_per_username
+    form = {"grant_type": "password", "username": "alice"}
+
+    async def burst() -> list[int]:
+        async with httpx2.AsyncClient(base_url=service.http.base_url, timeout=60) as http:
+            guesses = [{**form, "password": f"guess {number}"} for number in range(3 * limit)]
+            answers = await asyncio.gather(*(http.post("/token", data=guess) for guess in guesses))
+        return [answer.status_code for answer in answers]
+
+    statuses = asyncio.run(burst())
+    assert set(statuses) == {400, 429}
+    assert statuses.count(400) == limit  # every guess past the limit was refused before its check
+
+
+def test_logout_refuses_junk_bodies_with_invalid_request(service: Service) -> None:
+    access = bearer(service.login().json()["access_token"])
+    for body in (b"[" * 3000, b"{", b"\xff{}"):  # nested past the parser's depth, cut short, not UTF-8
+        response = service.http.post("/logout", headers={**access, "content-type": "application/json"}, content=body)
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_request"), body[:10]
+
+
+def test_a_minted_token_is_logged_out_and_one_without_jti_is_not_revocable(service: Service) -> None:
+    now = time.time()
+    minted = build_claims(service.settings, sub=service.user_id, scope="", ttl=600, now=now)
+    without_jti = {name: value for name, value in minted.items() if name != "jti"}
+    key = signing_key(service.settings)
+    minted_token, no_jti_token = (tokens.sign(claims, key, ALGORITHM) for claims in (minted, without_jti))
+    refused = service.http.post("/logout", headers=bearer(no_jti_token))
+    assert (refused.status_code, refused.json()["error"]) == (400, "unsupported_token_type")
+    assert service.http.get("/me", headers=bearer(minted_token)).status_code == 200
+    assert service.http.post("/logout", headers=bearer(minted_token)).status_code == 204
+    assert service.http.get("/me", headers=bearer(minted_token)).status_code == 401
+
+
+def test_logout_refuses_a_token_naming_an_issuer_that_became_an_alias(settings: Settings, service: Service) -> None:
+    # Tokens issued before a move to a new issuer name the old one, which stays accepted as an alias.
+    old_issuer = "https://old.example.com"
+    signer = AccessTokenSigner(settings.model_copy(update={"issuer": old_issuer}))
+    issued = signer.sign(service.user_id, "a-session", "", now=int(time.time()), not_before=0)
+    moved = settings.model_copy(update={"issuer_aliases": (old_issuer,)})
+    with serving(create_app(moved)) as base_url, httpx2.Client(base_url=base_url) as http:
+        assert http.get("/me", headers=bearer(issued.token)).status_code == 200
+        assert http.post("/logout", headers=bearer(issued.token)).status_code == 204
+        assert http.get("/me", headers=bearer(issued.token)).status_code == 401
+    with serving(create_app(moved)) as base_url:  # a worker started later reads the deny-list from the database
+        assert httpx2.get(f"{base_url}/me", headers=bearer(issued.token)).status_code == 401
 
 
 def test_a_hash_made_with_other_parameters_is_replaced_at_login(settings: Settings) -> None:

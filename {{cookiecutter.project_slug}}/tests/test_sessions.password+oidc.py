@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from {{ cookiecutter.package_name }}.accounts import Accounts
 from {{ cookiecutter.package_name }}.errors import InvalidTokenError
@@ -165,6 +166,21 @@ async def test_ending_a_users_sessions_refuses_older_tokens_but_not_the_next_log
     with pytest.raises(OAuthError):
         async with accounts.database.sessions() as db:
             await accounts.sessions.rotate_refresh_token(db, before.refresh_token, None)
+    # The login in the second of the revocation is dated after it: its refresh token works too.
+    async with accounts.database.sessions() as db:
+        assert (await accounts.sessions.rotate_refresh_token(db, after.refresh_token, None)).access_token
+
+
+async def refused_by_a_new_worker(settings: Settings, token: str) -> None:
+    """Check that a worker started now, which reads the revocations from the database, refuses ``token``."""
+    other = Accounts(settings)
+    await other.start()
+    try:
+        checker = RevocationCheckingAuthenticator(settings, Verifier(settings), other.revocations)
+        with pytest.raises(InvalidTokenError, match="revoked"):
+            await checker.authenticate(token)
+    finally:
+        await other.aclose()
 
 
 async def test_a_new_worker_loads_the_revocations_from_the_database(settings: Settings, accounts: Accounts) -> None:
@@ -173,14 +189,37 @@ async def test_a_new_worker_loads_the_revocations_from_the_database(settings: Se
         issued = await accounts.sessions.issue_tokens(db, user, "")
         await accounts.sessions.revoke_session(db, parse_sid(issued.access_token))
         await db.commit()
-    other = Accounts(settings)
-    await other.start()
-    try:
-        checker = RevocationCheckingAuthenticator(settings, Verifier(settings), other.revocations)
-        with pytest.raises(InvalidTokenError, match="revoked"):
-            await checker.authenticate(issued.access_token)
-    finally:
-        await other.aclose()
+    await refused_by_a_new_worker(settings, issued.access_token)
+
+
+async def test_a_logged_out_token_stays_refused_while_the_leeway_would_pass_it(
+    settings: Settings, accounts: Accounts, authenticator: RevocationCheckingAuthenticator
+) -> None:
+    # Issued long enough ago that its exp passed a moment ago: has_access still takes it, within the leeway.
+    now = int(time.time())
+    issued_at = now - settings.access_token_ttl - 5
+    issued = accounts.sessions.signer.sign("someone", "a-session", "", now=issued_at, not_before=0)
+    assert issued.expires_at < now < issued.expires_at + settings.leeway_seconds
+    assert (await authenticator.authenticate(issued.token)).sub == "someone"
+    async with accounts.database.sessions() as db:
+        await accounts.sessions.deny_access_token(db, issued.jti, issued.expires_at, now=now)
+        await db.commit()
+    accounts.revocations.merge({}, {}, now=time.time())  # what the watcher does on each poll
+    with pytest.raises(InvalidTokenError, match="revoked"):
+        await authenticator.authenticate(issued.token)
+    await refused_by_a_new_worker(settings, issued.token)
+
+
+async def test_ending_a_session_denies_its_access_token_expired_within_the_leeway(accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as db:
+        issued = await accounts.sessions.issue_tokens(db, user, "")
+        now = int(time.time())
+        await db.execute(update(RefreshToken).values(access_expires_at=now - 5))
+        await accounts.sessions.revoke_session(db, parse_sid(issued.access_token), now=now)
+        await db.commit()
+    jti = parse(issued.access_token, max_bytes=8192, algorithms=frozenset({"HS256"})).claims["jti"]
+    assert jti in accounts.revocations.denied
 
 
 def parse_sid(token: str) -> str:

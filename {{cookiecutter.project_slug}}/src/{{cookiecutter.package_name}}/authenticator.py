@@ -170,6 +170,13 @@ class Authenticator:
                 self._key_generation = key_generation
         return self.cache.checked(token)
 
+    def revocation(self, claims: TokenClaims) -> str | None:
+        """The log-safe reason why claims verified earlier are refused now, or None; only login bakes revoke.
+
+        For what outlives one request, such as a WebSocket, which asks before each message it answers.
+        """
+        return None
+
     async def verify(self, token: str) -> TokenClaims:
         """Check a token not seen before (shape, signature, claims) and remember it."""
         parsed = tokens.parse(token, max_bytes=self._max_token_bytes, algorithms=self._algorithms, types=self._types)

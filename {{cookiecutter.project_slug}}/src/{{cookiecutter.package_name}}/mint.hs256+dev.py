@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +24,8 @@ from .verifier import ALGORITHM, Settings, signing_key
 
 def build_claims(settings: Settings, *, sub: str, scope: str, ttl: int, now: float) -> dict[str, Any]:
     """The claims of a token for ``sub`` that lives ``ttl`` seconds."""
-    claims: dict[str, Any] = {"sub": sub, "iat": int(now), "exp": int(now) + ttl}
+    # A jti of its own, so that a login bake's POST /logout can revoke it like a token it issued.
+    claims: dict[str, Any] = {"sub": sub, "iat": int(now), "exp": int(now) + ttl, "jti": secrets.token_hex(16)}
     if settings.issuer:
         claims["iss"] = settings.issuer
     if settings.audience:

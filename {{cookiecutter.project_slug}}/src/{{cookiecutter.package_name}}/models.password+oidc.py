@@ -75,5 +75,5 @@ class RevokedAccessToken(Base):
 
     issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # Kept until then, when the token expires anyway.
+    # Kept until the token's exp plus the leeway, when it could no longer pass anyway.
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -48,15 +48,16 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
             "slow_down", "Too many failed logins; try again later.", status=429, reason="throttled",
             headers={"Retry-After": str(wait)},
         )  # fmt: skip
+    # Counted before the first await: a burst of guesses in flight at once cannot pass the limit.
+    attempted_at = throttle.attempt(key, address)
     user = None
     if usable_username(username) and len(password) <= MAX_PASSWORD_LENGTH:
         user = await db.scalar(select(User).where(User.username == username))
     # An unknown user costs one hash too, so the time taken does not tell whether the username exists.
     valid, new_hash = await verify_password(password[:MAX_PASSWORD_LENGTH], user.password_hash if user else None)
     if user is None or not valid or user.disabled:
-        throttle.failed(key, address)
         raise invalid_grant("user_disabled" if user is not None and valid else "bad_credentials")
-    throttle.succeeded(key)
+    throttle.succeeded(key, address, attempted_at)
     if new_hash is not None:
         user.password_hash = new_hash  # made with other parameters: replaced now, committed with the tokens
     scopes = granted_scopes(user.scopes, form.get("scope"))

@@ -18,22 +18,24 @@ class RevocationView:
     """What this worker knows has been revoked; entries drop out once they can no longer matter."""
 
     def __init__(self) -> None:
-        # (iss, jti) -> exp of a logged-out access token.
-        self.denied: dict[tuple[str, str], int] = {}
+        # jti -> until when a logged-out access token is refused: its exp plus the leeway, while it could pass.
+        # By jti alone: this service gives each token 128 random bits, and an issuer it named may since have
+        # become an alias of a new one.
+        self.denied: dict[str, int] = {}
         # user id -> tokens issued (iat) before this epoch second are refused.
         self.not_before: dict[str, int] = {}
 
-    def deny(self, issuer: str, jti: str, expires_at: int) -> None:
-        self.denied[(issuer, jti)] = expires_at
+    def deny(self, jti: str, refused_until: int) -> None:
+        self.denied[jti] = max(refused_until, self.denied.get(jti, 0))
 
     def set_not_before(self, user_id: str, not_before: int) -> None:
         if not_before > self.not_before.get(user_id, 0):
             self.not_before[user_id] = not_before
 
-    def merge(self, denied: dict[tuple[str, str], int], not_before: dict[str, int], *, now: float) -> None:
-        """Add what was read from the database, and forget logged-out tokens that have expired anyway."""
+    def merge(self, denied: dict[str, int], not_before: dict[str, int], *, now: float) -> None:
+        """Add what was read from the database, and forget logged-out tokens that could no longer pass anyway."""
         merged = {**self.denied, **denied}
-        self.denied = {key: exp for key, exp in merged.items() if exp > now}
+        self.denied = {jti: until for jti, until in merged.items() if until > now}
         for user_id, value in not_before.items():
             self.set_not_before(user_id, value)
 
@@ -41,7 +43,7 @@ class RevocationView:
         """The log-safe reason to refuse these verified claims, or None."""
         raw = claims.raw
         jti = raw.get("jti")
-        if isinstance(jti, str) and (claims.iss or "", jti) in self.denied:
+        if isinstance(jti, str) and jti in self.denied:
             return "revoked"
         not_before = self.not_before.get(claims.sub)
         if not_before is not None:
@@ -68,6 +70,9 @@ class RevocationCheckingAuthenticator(Authenticator):
         claims = await super().verify(token)
         self._refuse_revoked(claims)
         return claims
+
+    def revocation(self, claims: TokenClaims) -> str | None:
+        return self.revocations.refusal(claims)
 
     def _refuse_revoked(self, claims: TokenClaims) -> None:
         reason = self.revocations.refusal(claims)

@@ -44,7 +44,7 @@ def apply_event(view: RevocationView, payload: str) -> None:
     """Apply one notification sent by ``announce``."""
     event = json.loads(payload)
     if "jti" in event:
-        view.deny(event["iss"], event["jti"], int(event["exp"]))
+        view.deny(event["jti"], int(event["exp"]))
     else:
         view.set_not_before(event["user"], int(event["not_before"]))
 
@@ -77,11 +77,11 @@ class RevocationWatcher:
         try:
             async with self.database.sessions() as session:
                 rows = await session.execute(
-                    select(RevokedAccessToken.issuer, RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
+                    select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
                         RevokedAccessToken.expires_at > now
                     )
                 )
-                denied = {(issuer, jti): exp for issuer, jti, exp in rows}
+                denied = {row.jti: row.expires_at for row in rows}
                 users = await session.execute(
                     select(User.id, User.not_before).where(User.not_before > now - LONGEST_TOKEN_SECONDS)
                 )

@@ -10,6 +10,7 @@ log-safe reason code; the client sees only ``invalid_grant``.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from typing import NoReturn
@@ -62,6 +63,7 @@ class Sessions:
         self.settings = settings
         self.signer = AccessTokenSigner(settings)
         self.revocations = revocations
+        self._leeway = math.ceil(settings.leeway_seconds)
 
     async def issue_tokens(
         self,
@@ -76,6 +78,8 @@ class Sessions:
         now = int(time.time())
         session_id = session_id or secrets.token_hex(16)
         access = self.signer.sign(user.id, session_id, scopes, now=now, not_before=user.not_before)
+        # As the access token's iat: a login in the second of a revocation is dated after it, not refused.
+        issued_at = max(now, user.not_before)
         refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
         db.add(
             RefreshToken(
@@ -83,7 +87,7 @@ class Sessions:
                 user_id=user.id,
                 session_id=session_id,
                 scopes=scopes,
-                issued_at=now,
+                issued_at=issued_at,
                 expires_at=now + self.settings.refresh_token_ttl,
                 session_expires_at=session_expires_at or now + self.settings.session_max_age,
                 access_jti=access.jti,
@@ -161,9 +165,10 @@ class Sessions:
             of_session.append(RefreshToken.user_id == user_id)
         unrevoked = RefreshToken.revoked_at.is_(None)
         await db.execute(update(RefreshToken).where(*of_session, unrevoked).values(revoked_at=now))
+        # Access tokens pass until exp plus the leeway: those expired a moment ago still need denying.
         live = await db.execute(
             select(RefreshToken.access_jti, RefreshToken.access_expires_at).where(
-                *of_session, RefreshToken.access_expires_at > now
+                *of_session, RefreshToken.access_expires_at + self._leeway > now
             )
         )
         for jti, expires_at in live.all():
@@ -179,19 +184,25 @@ class Sessions:
         if session_id is not None:
             await self.revoke_session(db, session_id, user_id=user_id, now=now)
 
-    async def deny_access_token(self, db: AsyncSession, jti: str, expires_at: int, *, now: int) -> None:
-        """Put one access token on the deny-list (issuer + ``jti``) until its ``exp``; the caller commits."""
-        issuer = self.settings.issuer or ""
+    async def deny_access_token(
+        self, db: AsyncSession, jti: str, expires_at: int, *, now: int, issuer: str | None = None
+    ) -> None:
+        """Put one access token (its ``iss``, else ours, and ``jti``) on the deny-list; the caller commits.
+
+        It stays there while the token could still pass: until its ``exp`` plus the leeway.
+        """
+        issuer = issuer or self.settings.issuer or ""
+        refused_until = expires_at + self._leeway
         dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
         await db.execute(
             dialect.insert(RevokedAccessToken)
-            .values(issuer=issuer, jti=jti, expires_at=expires_at)
+            .values(issuer=issuer, jti=jti, expires_at=refused_until)
             .on_conflict_do_nothing()
         )
-        # Entries past their token's exp refuse nothing any more.
+        # Entries past that time refuse nothing any more.
         await db.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now))
-        await announce(db, {"iss": issuer, "jti": jti, "exp": expires_at})
-        self.revocations.deny(issuer, jti, expires_at)
+        await announce(db, {"iss": issuer, "jti": jti, "exp": refused_until})
+        self.revocations.deny(jti, refused_until)
 
     async def end_user_sessions(self, db: AsyncSession, user: User) -> None:
         """``end_user_sessions``, and this worker's revocation view at once; the caller commits."""

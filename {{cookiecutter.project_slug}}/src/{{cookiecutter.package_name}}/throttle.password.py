@@ -2,8 +2,11 @@
 
 A username or address with too many failures inside the window gets 429 with
 ``Retry-After`` until its oldest failure leaves the window; a successful login
-clears its username's count (never the address's). Counts are per worker, so
-N workers allow up to N times the limit; they bound guessing, they are no lockout.
+clears its username's count (never the address's). An attempt counts as a failure
+from the moment it starts, so guesses sent all at once are held to the limit too;
+one that succeeds takes its own count back. Counts are per worker, so N workers
+allow up to N times the limit. A username's limit holds back its owner too, for
+the rest of the window: the price of bounding guesses spread over many addresses.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ class FailureWindow:
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
 
+    def discard(self, key: str, at: float) -> None:
+        """Take back the one failure counted for ``key`` at ``at``, if it is still counted."""
+        failures = self._failures.get(key)
+        if failures is not None and at in failures:
+            failures.remove(at)
+
 
 class LoginThrottle:
     """Failed logins counted per username and per client address."""
@@ -61,10 +70,13 @@ class LoginThrottle:
         waits = [self.usernames.retry_after(username, now), self.addresses.retry_after(address, now)]
         return max((wait for wait in waits if wait is not None), default=None)
 
-    def failed(self, username: str, address: str) -> None:
+    def attempt(self, username: str, address: str) -> float:
+        """Count an attempt as a failure until it succeeds; returns its time, for ``succeeded``."""
         now = time.monotonic()
         self.usernames.add(username, now)
         self.addresses.add(address, now)
+        return now
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str, attempted_at: float) -> None:
         self.usernames.clear(username)
+        self.addresses.discard(address, attempted_at)

@@ -132,7 +132,7 @@ async def logout_refresh_token(request: Request, max_bytes: int) -> str | None:
     if media_type == "application/json":
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
             raise invalid_request("The body is not JSON.", "malformed_json") from None
         value = document.get("refresh_token") if isinstance(document, dict) else None
         return value if isinstance(value, str) and value else None
@@ -146,8 +146,13 @@ async def logout(request: Request, claims: Claims, db: SessionDep) -> Response:
     refresh_token = await logout_refresh_token(request, accounts.settings.max_form_bytes)
     now = int(time.time())
     jti, sid = claims.raw.get("jti"), claims.raw.get("sid")
-    if isinstance(jti, str) and claims.exp is not None:
-        await accounts.sessions.deny_access_token(db, jti, int(claims.exp), now=now)
+    if not isinstance(jti, str) or claims.exp is None:
+        # Nothing could keep refusing it (RFC 7009 §2.2.1); every token this service issues or mints has both.
+        raise OAuthError(
+            "unsupported_token_type", "This access token has no jti or exp, so it cannot be revoked.",
+            reason="token_not_revocable",
+        )  # fmt: skip
+    await accounts.sessions.deny_access_token(db, jti, int(claims.exp), now=now, issuer=claims.iss)
     if isinstance(sid, str):
         await accounts.sessions.revoke_session(db, sid, user_id=claims.sub, now=now)
     if refresh_token is not None and len(refresh_token) <= MAX_REFRESH_TOKEN_LENGTH:
