@@ -61,6 +61,9 @@ DPOP_ALGS = 'algs="ES256 RS256"'
 DPOP_NO_TOKEN = Answer(401, f"Bearer, DPoP {DPOP_ALGS}")
 BAD_PROOF = Answer(401, f'DPoP error="invalid_dpop_proof", {DPOP_ALGS}')
 DPOP_INVALID = Answer(401, f'DPoP error="invalid_token", {DPOP_ALGS}')
+# RFC 6750 §3.1: two Authorization headers repeat a parameter.
+BAD_REQUEST = Answer(400, 'Bearer error="invalid_request"')
+DPOP_BAD_REQUEST = Answer(400, f'Bearer error="invalid_request", DPoP error="invalid_request", {DPOP_ALGS}')
 
 # ---------------------------------------------------------------------------- signing
 
@@ -1148,17 +1151,19 @@ def header_line_cases() -> list[Case]:
             lambda kit: authorization(b"Bearer " + good(kit)[:10] + "\u0435".encode() + good(kit)[11:]),
         ),
         case(family, "token followed by junk", lambda kit: authorization(b"Bearer " + good(kit) + b" junk")),
-        case(
+        Case(
             family,
             "two Authorization headers, both good",
             lambda kit: authorization(b"Bearer " + good(kit), b"Bearer " + good(kit)),
-            NO_TOKEN,
+            BAD_REQUEST,
+            {DPOP_MODE: DPOP_BAD_REQUEST},
         ),
-        case(
+        Case(
             family,
             "two Authorization headers, good then junk",
             lambda kit: authorization(b"Bearer " + good(kit), b"Bearer junk"),
-            NO_TOKEN,
+            BAD_REQUEST,
+            {DPOP_MODE: DPOP_BAD_REQUEST},
         ),
         case(family, "token in the query string", lambda kit: Probe(f"/me?access_token={kit.token()}"), NO_TOKEN),
         case(

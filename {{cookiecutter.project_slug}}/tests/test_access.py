@@ -45,6 +45,14 @@ def test_unusable_authorization_header_gets_401(client: TestClient, header: str)
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
+def test_two_authorization_headers_get_400_invalid_request(client: TestClient, mint: Mint) -> None:
+    # RFC 6750 §3.1: a request that repeats a parameter or uses more than one method is invalid_request.
+    for second in (f"Bearer {mint()}", "Bearer junk", "Basic dXNlcjpwYXNz"):
+        response = client.get("/me", headers=[("Authorization", f"Bearer {mint()}"), ("Authorization", second)])
+        assert response.status_code == 400, second
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_request"'
+
+
 def test_lower_case_scheme_is_accepted(client: TestClient, mint: Mint) -> None:
     response = client.get("/hello", params={"name": "X"}, headers={"Authorization": f"bearer {mint()}"})
     assert response.status_code == 200

@@ -237,6 +237,23 @@ def test_every_kind_of_bad_proof_is_refused(allowed: TestClient, mint: Mint, hol
     assert wrong == {}
 
 
+def test_two_authorization_headers_get_400_with_both_challenges(
+    allowed: TestClient, required: TestClient, mint: Mint, holder: Holder
+) -> None:
+    token = mint(cnf={"jkt": holder.jkt})
+    headers = [("Authorization", f"DPoP {token}"), ("Authorization", f"Bearer {token}"), ("DPoP", holder.proof(token))]
+    both = allowed.get("/me", headers=headers)
+    only_dpop = required.get("/me", headers=headers)
+    assert (both.status_code, both.headers["WWW-Authenticate"]) == (
+        400,
+        f'Bearer error="invalid_request", DPoP error="invalid_request", {ALGS}',
+    )
+    assert (only_dpop.status_code, only_dpop.headers["WWW-Authenticate"]) == (
+        400,
+        f'DPoP error="invalid_request", {ALGS}',
+    )
+
+
 def test_two_proof_headers_are_refused(allowed: TestClient, mint: Mint, holder: Holder) -> None:
     token = mint(cnf={"jkt": holder.jkt})
     headers = [("Authorization", f"DPoP {token}"), ("DPoP", holder.proof(token)), ("DPoP", holder.proof(token))]

@@ -3,7 +3,8 @@
 Protect a router with ``dependencies=[Depends(has_access)]``; require scopes on
 a route with ``Security(has_access, scopes=[...])``, which OpenAPI shows.
 Errors follow RFC 6750 §3: a missing token gets a bare ``Bearer`` challenge,
-a bad one ``error="invalid_token"``, a missing scope 403 ``insufficient_scope``.
+a bad one ``error="invalid_token"``, a missing scope 403 ``insufficient_scope``,
+two ``Authorization`` headers 400 ``invalid_request``.
 On a WebSocket the same failures close the socket with code 1008.
 """
 
@@ -21,7 +22,7 @@ from starlette.requests import HTTPConnection
 
 from .authenticator import Authenticator
 from .claims import TokenClaims
-from .errors import InvalidProofError, InvalidTokenError, KeyUnavailableError
+from .errors import InvalidProofError, InvalidRequestError, InvalidTokenError, KeyUnavailableError
 from .log_throttle import LogThrottle
 from .presentation import credentials
 
@@ -75,7 +76,12 @@ class BearerAccess(SecurityBase):
         if verified is None:
             authenticator = self._authenticator(scope["app"])
             presentation = authenticator.presentation
-            found = credentials(scope)
+            try:
+                found = credentials(scope)
+            except InvalidRequestError as exc:
+                _log(logging.INFO, "denied", exc.reason, throttle=authenticator.log_throttle)
+                challenge = presentation.challenge(None, "invalid_request")
+                _deny(conn, 400, "Invalid request", {"WWW-Authenticate": challenge})
             if found is None or found[0] not in presentation.schemes:
                 _log(logging.INFO, "denied", "missing_token", throttle=authenticator.log_throttle)
                 _deny(conn, 401, "Not authenticated", {"WWW-Authenticate": presentation.challenge(None)})

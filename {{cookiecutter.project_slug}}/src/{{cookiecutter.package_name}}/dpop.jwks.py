@@ -183,7 +183,7 @@ class DpopPresentation:
         if scope is not None:
             params.append(f'scope="{scope}"')
         dpop = "DPoP " + ", ".join([*params, f'algs="{self._algs}"'])
-        return f"Bearer, {dpop}" if scheme is None and self.mode == "allowed" else dpop
+        return f"{bearer_challenge(error, scope)}, {dpop}" if scheme is None and self.mode == "allowed" else dpop
 
     def check(self, conn: HTTPConnection, scheme: str, token: str, claims: TokenClaims) -> None:
         if scheme == "bearer":

@@ -15,6 +15,14 @@ class InvalidTokenError(Exception):
         self.reason = reason
 
 
+class InvalidRequestError(Exception):
+    """The request is malformed as RFC 6750 §3.1 says (such as two ``Authorization`` headers): 400."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class KeyUnavailableError(Exception):
     """No signing key can be had right now; the request gets 503 with ``Retry-After``."""
 

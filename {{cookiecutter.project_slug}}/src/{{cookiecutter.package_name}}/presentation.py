@@ -13,19 +13,22 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from .claims import TokenClaims
-from .errors import InvalidTokenError
+from .errors import InvalidRequestError, InvalidTokenError
 
 SCHEMES = frozenset({"bearer", "dpop"})
 
 
 def credentials(scope: Scope) -> tuple[str, str] | None:
-    """The (lower-case scheme, token) of the request's one ``Authorization`` header, or None."""
+    """The (lower-case scheme, token) of the request's one ``Authorization`` header; None without a usable one.
+
+    Two ``Authorization`` headers raise ``InvalidRequestError``: RFC 6750 §3.1 answers them 400.
+    """
     # The ASGI header list itself (names are lower case): Starlette's Headers.getlist costs as much as a cache hit.
     found = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             if found is not None:
-                return None
+                raise InvalidRequestError("authorization_repeated")
             found = value
     if found is None:
         return None
