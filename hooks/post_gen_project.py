@@ -68,6 +68,13 @@ def write_secret(root: Path, names: tuple[str, ...] = ("AUTH_SECRET",)) -> None:
     env.chmod(0o600)
 
 
+def write_local_env(root: Path) -> None:
+    """Mark a dev service's own machine as a developer's, in its gitignored .env: dev mode starts nowhere else."""
+    env = root / ".env"
+    env.write_text("APP_ENV=development\n", encoding="utf-8")
+    env.chmod(0o600)
+
+
 def template_url(template: str) -> str | None:
     """The URL the template can be cloned from again, or None for a folder or zip on this machine."""
     template = template.removeprefix("git+")
@@ -149,6 +156,8 @@ def main() -> int:
     if mode == "hs256":
         # compose.yaml's PostgreSQL for the login bakes takes its password from .env too.
         write_secret(root, ("AUTH_SECRET",) if context["login"] == "none" else ("AUTH_SECRET", "POSTGRES_PASSWORD"))
+    elif mode == "dev":
+        write_local_env(root)
     write_answers(root, context)
     write_cruft_state(root, context)
     return 0

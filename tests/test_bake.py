@@ -50,7 +50,7 @@ COMMON = [
     "tests/test_docs.py",
 ]
 ONLY_IN = {
-    "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py", ".env"],
+    "hs256": ["src/{pkg}/mint.py", "tests/test_mint.py", "tests/test_hs256.py"],
     "jwks": [
         "src/{pkg}/dpop.py",
         "src/{pkg}/jwks_cache.py",
@@ -168,9 +168,14 @@ def test_hs256_writes_a_fresh_private_secret(cookies: Cookies) -> None:
     assert all(len(secret) >= 43 for secret in secrets)  # 43 base64 characters carry 256 bits
 
 
-@pytest.mark.parametrize("mode", ["jwks", "dev"])
-def test_other_modes_write_no_env_file(cookies: Cookies, mode: str) -> None:
-    assert not (bake_ok(cookies, auth_mode=mode) / ".env").exists()
+def test_dev_marks_its_own_machine_as_a_developers_and_nothing_else(cookies: Cookies) -> None:
+    env = bake_ok(cookies, auth_mode="dev") / ".env"
+    assert env.read_text(encoding="utf-8") == "APP_ENV=development\n"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+def test_jwks_writes_no_env_file(cookies: Cookies) -> None:
+    assert not (bake_ok(cookies, auth_mode="jwks") / ".env").exists()
 
 
 @pytest.mark.parametrize("refusal", REFUSED, ids=case_id)

@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from jose import jwt
 
-from .baked import AUDIENCE, clean_env, mint, serve
+from .baked import AUDIENCE, clean_env, container_command, mint, serve
 from .provider import Provider, generate_key
 
 pytestmark = pytest.mark.slow
@@ -106,20 +106,17 @@ def test_dev_service_accepts_minted_tokens_and_checks_claims(baked: dict[str, Pa
         check_contract(base_url, good, scoped, expired)
 
 
-def test_dev_service_refuses_to_start_in_production(baked: dict[str, Path]) -> None:
+@pytest.mark.parametrize("app_env", ["production", "staging", None], ids=["production", "staging", "unset"])
+def test_dev_service_starts_nowhere_but_on_a_developers_machine(
+    baked: dict[str, Path], tmp_path: Path, app_env: str | None
+) -> None:
+    # The image's own command, from a folder without .env, as in the image: unset must refuse too.
     project = baked["dev"]
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "svc_dev.main:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-    ]
-    env = clean_env(APP_ENV="production", PYTHONPATH="src")
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False)
+    command, variables = container_command(project)
+    assert command[-4:] == ["--host", "0.0.0.0", "--port", "8000"]  # noqa: S104 - read, not bound
+    command = [sys.executable, "-m", *command[:-4], "--host", "127.0.0.1", "--port", "0"]
+    image = {name: value for name, value in variables.items() if name != "PATH"}
+    env = clean_env(**image, PYTHONPATH=str(project / "src"), **({"APP_ENV": app_env} if app_env else {}))
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
-    assert "must never run with APP_ENV=production" in result.stderr
+    assert "runs only with APP_ENV=development" in result.stderr

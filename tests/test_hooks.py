@@ -229,6 +229,12 @@ def test_write_secret_gives_each_name_its_own_secret(tmp_path: Path) -> None:
     assert all(len(value) >= 64 for value in values)
 
 
+def test_write_local_env_marks_the_machine_as_a_developers_and_is_private(tmp_path: Path) -> None:
+    post_gen.write_local_env(tmp_path)
+    assert (tmp_path / ".env").read_text(encoding="utf-8") == "APP_ENV=development\n"
+    assert ((tmp_path / ".env").stat().st_mode & 0o777) == 0o600
+
+
 def test_write_answers_drops_machine_paths(tmp_path: Path) -> None:
     post_gen.write_answers(tmp_path, {"auth_mode": "dev", "_output_dir": "/somewhere", "_repo_dir": "/else"})
     assert json.loads((tmp_path / ".cookiecutter.json").read_text(encoding="utf-8")) == {"auth_mode": "dev"}

@@ -23,6 +23,9 @@ def mint_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AUTH_ISSUER", ISSUER)
     monkeypatch.setenv("AUTH_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("AUTH_SECRET", "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz")
+{%- if cookiecutter.auth_mode == "dev" %}
+    monkeypatch.setenv("APP_ENV", "development")  # as .env says on a developer's machine
+{%- endif %}
 
 
 def test_minted_token_is_accepted_with_its_scopes(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:

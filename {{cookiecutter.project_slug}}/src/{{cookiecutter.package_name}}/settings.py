@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AliasChoices, BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -88,11 +88,6 @@ class AuthSettings(BaseSettings):
     )
     log_repeat_seconds: float = Field(
         default=10, ge=0, description="Identical failures are logged once per interval, with a count; 0 logs each."
-    )
-    app_env: str = Field(
-        default="development",
-        validation_alias=AliasChoices("APP_ENV", "AUTH_APP_ENV"),
-        description="Deployment environment; 'production' enables extra start-up checks.",
     )
 
     @field_validator("issuer", "audience")

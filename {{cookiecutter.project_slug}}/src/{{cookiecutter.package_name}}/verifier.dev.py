@@ -2,7 +2,9 @@
 
 The token must still be a well-formed JWS with a known signing algorithm,
 and ``exp``, ``aud`` and ``iss`` are still checked when present or configured.
-The service refuses to start when ``APP_ENV=production``.
+The service starts only where ``APP_ENV`` names a local environment: unset
+(as in a container image, which never holds ``.env``), ``staging`` or
+``production``, it refuses to.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from . import tokens
 from .settings import AuthSettings
@@ -25,15 +27,26 @@ KNOWN_ALGORITHMS = frozenset(
 )
 
 
+# Where a service that checks no signature may run. Anything else, unset included, refuses to start.
+LOCAL_ENVIRONMENTS = frozenset({"development", "dev", "local", "test"})
+
+
 class Settings(AuthSettings):
-    """dev settings: refuse to exist in production."""
+    """dev settings: refuse to exist anywhere but on a developer's machine."""
+
+    app_env: str = Field(
+        default="",
+        validation_alias=AliasChoices("APP_ENV", "AUTH_APP_ENV"),
+        description="Where the service runs; dev mode starts only with development, dev, local or test.",
+    )
 
     @model_validator(mode="after")
-    def _never_in_production(self) -> Settings:
-        if self.app_env.strip().lower() in {"prod", "production"}:
+    def _only_on_a_local_machine(self) -> Settings:
+        if self.app_env.strip().lower() not in LOCAL_ENVIRONMENTS:
             raise ValueError(
-                "dev auth mode does not check token signatures and must never run with "
-                "APP_ENV=production; re-bake the project with auth_mode=hs256 or jwks"
+                "dev auth mode does not check token signatures and runs only with APP_ENV=development "
+                f"(or dev, local, test), not with APP_ENV={self.app_env.strip() or '(unset)'}; to deploy, "
+                "re-bake the project with auth_mode=hs256 or jwks"
             )
         return self
 
