@@ -93,6 +93,7 @@ async def test_a_good_id_token_names_the_identity(provider: UpstreamProvider, ve
         ({"azp": "another-client"}, "id_token_azp_mismatch"),
         ({"exp": int(time.time()) - 3600}, "id_token_expired"),
         ({"exp": None}, "id_token_exp_missing"),
+        ({"iat": None}, "id_token_iat_missing"),  # OpenID Connect Core §2 requires it
         ({"iat": int(time.time()) + 3600}, "id_token_issued_in_future"),
         ({"exp": int(time.time()) + 30 * 24 * 3600}, "id_token_lifetime_too_long"),
         ({"nonce": "another-login's-nonce"}, "id_token_nonce_mismatch"),
@@ -140,3 +141,13 @@ async def test_an_email_not_verified_is_dropped(
 ) -> None:
     identity = await verifier.verify(signed_by_provider(provider, email_verified=verified), NONCE)
     assert (identity.subject, identity.email) == ("alice", None)
+
+
+async def test_a_name_or_email_holding_control_characters_is_dropped_not_the_login(
+    provider: UpstreamProvider, verifier: IdTokenVerifier
+) -> None:
+    # Users edit their display name at the provider; PostgreSQL cannot store a NUL.
+    token = signed_by_provider(provider, name="Mallory\u0000", email="mallory\u0007@example.test")
+    identity = await verifier.verify(token, NONCE)
+    assert (identity.subject, identity.name, identity.email) == ("alice", None, None)
+    assert (await verifier.verify(signed_by_provider(provider, name="Zoë 🙂"), NONCE)).name == "Zoë 🙂"

@@ -270,6 +270,31 @@ def test_malformed_authorize_requests_are_invalid_request(service: str, browser:
         assert (response.status_code, response.json().get("error")) == (400, "invalid_request"), case
 
 
+@ON_BOTH_DATABASES
+def test_a_state_no_login_could_have_is_invalid_request_on_every_database(service: str, browser: httpx2.Client) -> None:
+    # PostgreSQL cannot even compare a NUL: the spelling is refused before any query.
+    browser.get(f"{service}/login")
+    for state in ("\u0000", "a\u0000b", "é", "a b"):
+        redirected = browser.get(f"{service}/authorize", params={"code": "x", "state": state})
+        assert_oauth_error(redirected, 400, "invalid_request")
+        posted = browser.post(f"{service}/authorize", json={"code": "x", "state": state})
+        assert_oauth_error(posted, 400, "invalid_request")
+        with_error = browser.get(f"{service}/authorize", params={"error": "access_denied", "state": state})
+        assert with_error.status_code == 400
+
+
+def test_a_posted_code_or_state_given_twice_is_refused_and_spends_nothing(
+    make_app: AppFactory, browser: httpx2.Client
+) -> None:
+    with serving(make_app(login_redirect_uri=FRONT_END), port=PORT) as base:
+        real = code_and_state(at_provider(browser, base, redirect_uri=FRONT_END))
+        code, state = json.dumps(real["code"]), json.dumps(real["state"])
+        doubled = '{"code":"junk","state":"junk","code":' + code + ',"state":' + state + "}"
+        refused = browser.post(f"{base}/authorize", content=doubled, headers={"content-type": "application/json"})
+        assert_oauth_error(refused, 400, "invalid_request")
+        assert browser.post(f"{base}/authorize", json=real).status_code == 200
+
+
 def test_a_body_over_the_cap_is_413(service: str, browser: httpx2.Client) -> None:
     too_large = {"code": "c" * 2000, "state": "s" * 2000, "padding": "p" * 1000}
     assert_oauth_error(browser.post(f"{service}/authorize", json=too_large), 413, "invalid_request")

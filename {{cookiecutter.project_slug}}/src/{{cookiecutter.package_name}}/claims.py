@@ -140,6 +140,7 @@ class ClaimRules:
     require_exp: bool
     scope_paths: tuple[tuple[str, ...], ...]
     max_lifetime: float
+    require_iat: bool = False
     audience_claim: str = "aud"
     required: tuple[tuple[str, str], ...] = ()
     tenant_issuers: tuple[re.Pattern[str], ...] = ()
@@ -156,7 +157,7 @@ def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | N
     get = claims.get
     exp = _numeric_date(get("exp", _ABSENT), "exp", required=rules.require_exp)
     nbf = _numeric_date(get("nbf", _ABSENT), "nbf", required=False)
-    iat = _numeric_date(get("iat", _ABSENT), "iat", required=False)
+    iat = _numeric_date(get("iat", _ABSENT), "iat", required=rules.require_iat)
     if exp is not None and exp <= now - leeway:
         raise InvalidTokenError("expired")
     if nbf is not None and nbf > now + leeway:

@@ -10,6 +10,7 @@ must not have passed, and ``nonce`` must be the one this login sent.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ MAX_ID_TOKEN_LIFETIME = 24 * 3600
 MAX_SUBJECT_LENGTH = 255  # OpenID Connect Core §2
 MAX_EMAIL_LENGTH = 320
 MAX_NAME_LENGTH = 200
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,14 @@ class Identity:
 
 
 def _text(value: object, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    """A string claim fit to store and show; None for anything else, control characters included.
+
+    A user may edit a display name at the provider: a NUL in it must not fail the login (PostgreSQL
+    refuses NUL in text).
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= limit or CONTROL_CHARACTER.search(value):
+        return None
+    return value
 
 
 def identity_from(claims: dict[str, Any]) -> Identity:
@@ -65,6 +74,7 @@ class IdTokenVerifier:
             audience=client_id,
             leeway=leeway,
             require_exp=True,
+            require_iat=True,  # OpenID Connect Core §2: exp and iat are required
             scope_paths=(),
             max_lifetime=MAX_ID_TOKEN_LIFETIME,
         )

@@ -1,7 +1,9 @@
 """Users who log in at the provider: found by ``(issuer, subject)``, created on their first login.
 
 Never by email: an email can change hands at the provider, the subject cannot.
-The verified email is copied to the user when no other user has it.
+A user's email is the one the provider verified at their latest login, when no
+other user has it; a login without a verified email (or with another user's)
+clears it, so that the users CLI never names someone by an email they lost.
 """
 
 from __future__ import annotations
@@ -63,15 +65,18 @@ async def _create_user(db: AsyncSession, identity: Identity, scopes: str) -> str
     return winner
 
 
-async def _claim_email(db: AsyncSession, user: User, email: str) -> None:
-    """Give ``user`` the provider's verified email unless another user has it."""
+async def _claim_email(db: AsyncSession, user: User, email: str | None) -> None:
+    """Give ``user`` the email the provider verified just now; none when it verified none or another user has it."""
     if user.email == email:
         return
+    user_id = user.id  # read now: a rollback expires what the session holds
     try:
-        await db.execute(update(User).where(User.id == user.id).values(email=email))
+        await db.execute(update(User).where(User.id == user_id).values(email=email))
         await db.commit()
     except exc.IntegrityError:
-        await db.rollback()  # someone else's email, here or at another of our users: keep ours unset
+        await db.rollback()  # another user's email: the provider no longer vouches for ours either
+        await db.execute(update(User).where(User.id == user_id).values(email=None))
+        await db.commit()
 
 
 async def user_for(db: AsyncSession, identity: Identity, *, new_user_scopes: str) -> User:
@@ -86,7 +91,6 @@ async def user_for(db: AsyncSession, identity: Identity, *, new_user_scopes: str
     user = await db.get(User, user_id, populate_existing=True)
     if user is None:
         raise LookupError("user_vanished")
-    if identity.email:
-        await _claim_email(db, user, identity.email)
-        await db.refresh(user)
+    await _claim_email(db, user, identity.email)
+    await db.refresh(user)
     return user

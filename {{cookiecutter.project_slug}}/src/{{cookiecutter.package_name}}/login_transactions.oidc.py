@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ TRANSACTION_TTL = 600
 # The __Host- prefix pins a Secure cookie to this host and path /: no subdomain can set or shadow it.
 COOKIE, SECURE_COOKIE = "login_binding", "__Host-login_binding"
 MAX_STATE_LENGTH = 128
+# How _random spells a state; anything else (a NUL, which PostgreSQL cannot even compare) names no login.
+STATE_SPELLING = re.compile(r"[A-Za-z0-9_-]+")
 # 32 random bytes each: 256 bits, well above the 128 that RFC 9700 asks of state.
 RANDOM_BYTES = 32
 
@@ -90,7 +93,7 @@ async def take_transaction(db: AsyncSession, state: str, binding: str, *, now: i
     cannot spend the login of the browser that really started it.
     """
     now = int(time.time()) if now is None else now
-    if not state or len(state) > MAX_STATE_LENGTH:
+    if len(state) > MAX_STATE_LENGTH or not STATE_SPELLING.fullmatch(state):
         raise LookupError("state_invalid")
     spent = await db.execute(
         delete(LoginTransactionRow)

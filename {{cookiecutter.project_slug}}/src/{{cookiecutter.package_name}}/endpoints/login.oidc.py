@@ -15,7 +15,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ..db import SessionDep
 from ..identities import user_for
@@ -50,6 +50,13 @@ class AuthorizationResponse(BaseModel):
 
     code: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
     state: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("a member is repeated")  # RFC 6749 §3.1: each parameter at most once
+    return members
 
 
 class RedirectQuery(BaseModel):
@@ -135,8 +142,8 @@ async def authorize(request: Request, response: Response, db: SessionDep) -> Tok
     if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
         raise OAuthError("invalid_request", "The body must be application/json.", reason="wrong_content_type")
     try:
-        sent = AuthorizationResponse.model_validate_json(body)
-    except ValidationError:
+        sent = AuthorizationResponse.model_validate(json.loads(body, object_pairs_hook=_unique_members))
+    except (ValueError, RecursionError):  # ValidationError and UnicodeDecodeError are ValueErrors
         raise OAuthError("invalid_request", "The body must be {code, state}.", reason="malformed_json") from None
     return await _finish_login(request, response, db, sent.code, sent.state)
 
