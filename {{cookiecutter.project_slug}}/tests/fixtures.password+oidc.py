@@ -10,7 +10,7 @@ import asyncio
 import io
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from {{ cookiecutter.package_name }} import users
+from {{ cookiecutter.package_name }}.accounts import Accounts
 from {{ cookiecutter.package_name }}.db import create_engine, upgrade
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
@@ -104,6 +105,15 @@ def settings(database_url: str, login_settings: dict[str, Any]) -> Settings:
 @pytest.fixture
 def signer(settings: Settings) -> Signer:
     return Signer(signing_key(settings), ALGORITHM)
+
+
+@pytest.fixture
+async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
+    """The service's accounts (database, sessions, revocation view), started and closed around a test."""
+    accounts = Accounts(settings)
+    await accounts.start()
+    yield accounts
+    await accounts.aclose()
 
 
 @pytest.fixture

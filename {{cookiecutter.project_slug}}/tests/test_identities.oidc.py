@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from {{ cookiecutter.package_name }}.accounts import Accounts
 from {{ cookiecutter.package_name }}.id_tokens import Identity
 from {{ cookiecutter.package_name }}.identities import user_for
-from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("backend", BACKENDS)]
 
 ISSUER = "https://accounts.example.test"
-
-
-@pytest.fixture
-async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
-    accounts = Accounts(settings)
-    await accounts.start()
-    yield accounts
-    await accounts.aclose()
 
 
 async def log_in(accounts: Accounts, subject: str, email: str | None) -> tuple[str, str | None]:

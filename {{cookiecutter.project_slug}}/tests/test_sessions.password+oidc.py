@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import ValidationError
@@ -23,14 +22,6 @@ from {{ cookiecutter.package_name }}.verifier import Verifier
 from .fixtures import BACKENDS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("backend", BACKENDS)]
-
-
-@pytest.fixture
-async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
-    accounts = Accounts(settings)
-    await accounts.start()
-    yield accounts
-    await accounts.aclose()
 
 
 @pytest.fixture
