@@ -170,8 +170,8 @@ class Authenticator:
                 self._key_generation = key_generation
         return self.cache.checked(token)
 
-    def revocation(self, claims: TokenClaims) -> str | None:
-        """The log-safe reason why claims verified earlier are refused now, or None; only login bakes revoke.
+    def refusal_now(self, claims: TokenClaims) -> str | None:
+        """The log-safe reason why claims verified earlier are refused now, or None (never, here).
 
         For what outlives one request, such as a WebSocket, which asks before each message it answers.
         """

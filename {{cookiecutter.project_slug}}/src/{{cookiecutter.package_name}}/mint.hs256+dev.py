@@ -24,7 +24,7 @@ from .verifier import ALGORITHM, Settings, signing_key
 
 def build_claims(settings: Settings, *, sub: str, scope: str, ttl: int, now: float) -> dict[str, Any]:
     """The claims of a token for ``sub`` that lives ``ttl`` seconds."""
-    # A jti of its own, so that a login bake's POST /logout can revoke it like a token it issued.
+    # A jti of its own, as every token should have (RFC 7519 §4.1.7): what a deny-list can name it by.
     claims: dict[str, Any] = {"sub": sub, "iat": int(now), "exp": int(now) + ttl, "jti": secrets.token_hex(16)}
     if settings.issuer:
         claims["iss"] = settings.issuer

@@ -71,7 +71,7 @@ class RevocationCheckingAuthenticator(Authenticator):
         self._refuse_revoked(claims)
         return claims
 
-    def revocation(self, claims: TokenClaims) -> str | None:
+    def refusal_now(self, claims: TokenClaims) -> str | None:
         return self.revocations.refusal(claims)
 
     def _refuse_revoked(self, claims: TokenClaims) -> None:

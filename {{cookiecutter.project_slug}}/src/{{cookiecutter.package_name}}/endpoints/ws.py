@@ -3,7 +3,7 @@
 The token is checked once, on the handshake, from the ``Authorization`` header:
 a missing or bad token closes the socket with code 1008 before it is accepted.
 A socket must not outlive its token: it is closed with 1008 once ``exp`` passes,
-or at the next message after the token was revoked (logout, ``users revoke``).
+or at the next message once the authenticator refuses the token it was opened with.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ async def echo(websocket: WebSocket, claims: Claims) -> None:
     try:
         while (left := seconds_left(claims)) > 0:
             text = await asyncio.wait_for(websocket.receive_text(), timeout=None if left == math.inf else left)
-            if authenticator.revocation(claims) is not None:
+            if authenticator.refusal_now(claims) is not None:
                 reason = "Token revoked"
                 break
             await websocket.send_text(text)
