@@ -268,6 +268,41 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
     assert ("db" in services) is (mode in LOGIN_BAKES)
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_readme_names_the_image_the_service_runs_on(baked: dict[str, Path], mode: str) -> None:
+    text = (baked[mode] / "Dockerfile").read_text(encoding="utf-8")
+    version = re.search(r"^ARG PYTHON_VERSION=(\S+)$", text, re.MULTILINE)
+    runtime = re.search(r"^FROM python:\$\{PYTHON_VERSION\}(\S*) AS runtime$", text, re.MULTILINE)
+    assert version, "the Dockerfile sets ARG PYTHON_VERSION"
+    assert runtime, "the runtime stage is python:${PYTHON_VERSION}<variant>"
+    image = f"python:{version.group(1)}{runtime.group(1)}"
+    assert f"`{image}`" in (baked[mode] / "README.md").read_text(encoding="utf-8"), image
+
+
+# The environment variable of each setting: its first alias, else AUTH_ and its name.
+SETTING_NAMES = (
+    "import json; from {package}.{module} import Settings; print(json.dumps(["
+    "getattr(field.validation_alias, 'choices', [field.validation_alias])[0] or 'AUTH_' + name.upper()"
+    " for name, field in Settings.model_fields.items()]))"
+)
+# A settings row of a README table: `NAME`, maybe `(or `OTHER`)`, or a `NAME_MIN...` / `_MAX...` pair.
+SETTING_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)`(?: \(or `[A-Z0-9_]+`\))?(?: / `(_[A-Z0-9_]+)`)? \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("mode", SLOW_BAKES)
+def test_readme_tables_name_exactly_the_settings(baked: dict[str, Path], mode: str) -> None:
+    """Every setting of the bake has a row in the README, and every AUTH_ row is a setting of the bake."""
+    project = baked[mode]
+    module = f"{mode}_settings" if mode in LOGIN_BAKES else "verifier"
+    settings = set(python_in(project, SETTING_NAMES.format(package=package(mode), module=module)))
+    rows = set()
+    for row in SETTING_ROW.finditer((project / "README.md").read_text(encoding="utf-8")):
+        name, pair = row.groups()
+        rows |= {name, name.rpartition("_MIN")[0] + pair} if pair else {name}
+    assert settings - rows == set(), "settings the README does not describe"
+    assert {row for row in rows - settings if row.startswith(("AUTH_", "APP_ENV", "DATABASE_URL"))} == set()
+
+
 @pytest.mark.parametrize("login", LOGIN_BAKES)
 def test_login_compose_migrates_postgresql_before_the_app(baked: dict[str, Path], login: str) -> None:
     project = baked[login]

@@ -92,7 +92,7 @@ class AuthSettings(BaseSettings):
     app_env: str = Field(
         default="development",
         validation_alias=AliasChoices("APP_ENV", "AUTH_APP_ENV"),
-        description="Deployment environment; 'production' enables extra start-up checks.",
+        description="The deployment's name; dev mode refuses to start with 'production'.",
     )
 
     @field_validator("issuer", "audience")
