@@ -13,6 +13,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from {{ cookiecutter.package_name }} import passwords
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 
 from .fixtures import BACKENDS
 from .live import add_user, stored_user
@@ -221,9 +222,13 @@ def test_bad_input_gets_a_4xx_oauth_error_never_a_5xx(
 
 def test_openapi_declares_the_password_flow_at_token(service: Service) -> None:
     spec = service.http.get("/openapi.json").json()
+    # The scopes the app's routes require, routes added later included; the shipped /items needs items:read.
+    needed = required_scopes(create_app(service.settings))
+    assert needed["items:read"] == ["GET /items"]
+    scopes = {scope: "needed by " + ", ".join(routes) for scope, routes in needed.items()}
     assert spec["components"]["securitySchemes"]["PasswordLogin"] == {
         "type": "oauth2",
-        "flows": {"password": {"tokenUrl": "/token", "scopes": {"items:read": "needed by GET /items"}}},
+        "flows": {"password": {"tokenUrl": "/token", "scopes": scopes}},
     }
     assert {"PasswordLogin": []} in spec["paths"]["/me"]["get"]["security"]
     assert {"PasswordLogin": ["items:read"]} in spec["paths"]["/items"]["get"]["security"]
