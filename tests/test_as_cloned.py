@@ -145,6 +145,28 @@ def readme_says(clone: Path, *commands: str) -> None:
     assert not missing, f"the README no longer tells its user to run {missing}"
 
 
+def readme_line(clone: Path, start: str) -> str:
+    """The one line of the README that starts with ``start``, as the user copies it."""
+    readme = (clone / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith(start)]
+    return line
+
+
+def readme_command(clone: Path, pattern: str) -> str:
+    """The command the README quotes in backticks that fits the regular expression ``pattern``."""
+    readme = (clone / "README.md").read_text(encoding="utf-8")
+    found = re.search(rf"`({pattern})`", readme)
+    assert found, f"the README no longer quotes a command like {pattern!r}"
+    return found.group(1)
+
+
+def on_path(command: str, uv: str) -> str:
+    """A README command for the path being walked: the pip path activates .venv and leaves out ``uv run``."""
+    if uv and command.startswith("uv run "):
+        return ". .venv/bin/activate && " + command.removeprefix("uv run ")
+    return command
+
+
 def settings_of(clone: Path) -> dict[str, str]:
     lines = (clone / ".env").read_text(encoding="utf-8").splitlines()
     return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
@@ -217,8 +239,9 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env
     provider the README has the user point the service at is a loopback one (tests/provider.py).
     """
     if combination.login != DEFAULT_LOGIN:
-        readme_says(clone, f"make migrate{uv}")
+        readme_says(clone, f"make migrate{uv}", "leave out `uv run`")
         step(clone, f"make migrate{uv}", env)
+        step(clone, on_path(readme_command(clone, r"uv run python -m \w+\.db check"), uv), env)
     readme_says(clone, "cp .env.example .env", f"make run{uv}")
     step(clone, "cp .env.example .env", env)
     if combination.auth_mode == "hs256":
@@ -237,8 +260,9 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env
             set_setting(clone, "AUTH_ISSUER", provider.issuer)
             token = provider_token(provider, settings_of(clone))
         else:
-            readme_says(clone, "make token ARGS=")
-            token = step(clone, f"make token ARGS='--sub alice'{uv}", env).strip()
+            # The README's line as written; the pip path gives make UV= as it says every target takes.
+            mint = readme_line(clone, "TOKEN=$(make token ").replace("make token", f"make token{uv}", 1)
+            token = step(clone, f'{mint}\nprintf "%s" "$TOKEN"', env)
         base_url = stack.enter_context(make_run(clone, uv, env))
         with httpx2.Client(base_url=base_url, timeout=10) as client:
             refused = client.get("/hello", params={"name": "alice"})

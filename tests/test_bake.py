@@ -288,3 +288,28 @@ def test_the_readme_file_map_names_every_module(cookies: Cookies, combination: C
     unnamed = [module.relative_to(project).as_posix() for module in modules if not named(module)]
     assert modules
     assert not unnamed, f"not in the README's file map: {unnamed}"
+
+
+def markdown_prose(text: str) -> list[tuple[int, str]]:
+    """The numbered lines of a Markdown text outside fenced code blocks, where ``#`` starts a heading."""
+    lines, fenced = [], False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append((number, line))
+    return lines
+
+
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_readme_headings_stand_on_lines_of_their_own(cookies: Cookies, combination: Combination) -> None:
+    """A Jinja tag that strips one newline too many glues a heading to the text before it."""
+    project = bake_ok(cookies, **combination.answers())
+    lines = (project / "README.md").read_text(encoding="utf-8").splitlines()
+    prose = markdown_prose("\n".join(lines))
+    glued = [f"{number}: {line}" for number, line in prose if re.search(r"[^\s#]#{1,6} ", line)]
+    crowded = [
+        f"{number}: {line}" for number, line in prose if line.startswith("#") and number > 1 and lines[number - 2]
+    ]
+    assert not glued, f"headings glued to other text: {glued}"
+    assert not crowded, f"headings without a blank line before them: {crowded}"

@@ -220,6 +220,24 @@ def test_dockerignore_matching_follows_docker_rules() -> None:
     assert in_build_context(".env.example", ".env\n")
 
 
+# The settings compose sets itself, over .env: the database it runs, and the local provider it runs.
+COMPOSE_OWN: dict[str, frozenset[str]] = {
+    "jwks": frozenset(
+        {
+            "AUTH_ISSUER",
+            "AUTH_JWKS_URL",
+            "AUTH_AUDIENCE",
+            "AUTH_AUDIENCE_CLAIM",
+            "AUTH_REQUIRED_CLAIMS",
+            "AUTH_SCOPE_CLAIMS",
+        }
+    ),
+    **dict.fromkeys(LOGIN_BAKES, frozenset({"DATABASE_URL"})),
+}
+# Every line of .env reaches the container, and a clone without .env still starts.
+ENV_FILE = [{"path": ".env", "required": False}]
+
+
 @pytest.mark.parametrize("mode", SLOW_BAKES)
 def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str) -> None:
     project = baked[mode]
@@ -227,26 +245,62 @@ def test_compose_runs_the_service_consistently(baked: dict[str, Path], mode: str
     api = services["api"]
     assert api["build"] == "."
     assert api["read_only"] is True
+    assert api["env_file"] == ENV_FILE
+    # Nothing else is pinned, so an edited .env (AUTH_AUDIENCE, APP_ENV, ...) is what the service runs with.
+    assert set(api.get("environment") or {}) == COMPOSE_OWN.get(mode, frozenset())
     module = f"{mode}_settings" if mode in LOGIN_BAKES else "verifier"
     settings = python_in(
         project,
         f"import json; from {package(mode)}.{module} import Settings; print(json.dumps(list(Settings.model_fields)))",
     )
-    for name in api["environment"]:
-        assert name == "APP_ENV" or name.removeprefix("AUTH_").lower() in settings, f"{name} is not a setting"
+    for name in api.get("environment") or {}:
+        assert name.removeprefix("AUTH_").lower() in settings, f"{name} is not a setting"
     published = api.get("ports", [])
     if mode == "jwks":
         assert api["network_mode"] == "service:idp"
         published = services["idp"]["ports"]
     assert f"127.0.0.1:{PORT}:{PORT}" in published
     if mode in ("hs256", *LOGIN_BAKES):
-        assert api["environment"]["AUTH_SECRET"].startswith("${AUTH_SECRET:?"), "the secret comes from .env"
+        # The secrets come from .env at run time, never from the file.
         text = (project / "compose.yaml").read_text(encoding="utf-8")
         for line in (project / ".env").read_text(encoding="utf-8").splitlines():
             assert line.split("=", 1)[1] not in text
     assert ("db" in services) is (mode in LOGIN_BAKES)
-    if mode == "dev":
-        assert api["environment"]["APP_ENV"] != "production"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_readme_names_the_image_the_service_runs_on(baked: dict[str, Path], mode: str) -> None:
+    text = (baked[mode] / "Dockerfile").read_text(encoding="utf-8")
+    version = re.search(r"^ARG PYTHON_VERSION=(\S+)$", text, re.MULTILINE)
+    runtime = re.search(r"^FROM python:\$\{PYTHON_VERSION\}(\S*) AS runtime$", text, re.MULTILINE)
+    assert version, "the Dockerfile sets ARG PYTHON_VERSION"
+    assert runtime, "the runtime stage is python:${PYTHON_VERSION}<variant>"
+    image = f"python:{version.group(1)}{runtime.group(1)}"
+    assert f"`{image}`" in (baked[mode] / "README.md").read_text(encoding="utf-8"), image
+
+
+# The environment variable of each setting: its first alias, else AUTH_ and its name.
+SETTING_NAMES = (
+    "import json; from {package}.{module} import Settings; print(json.dumps(["
+    "getattr(field.validation_alias, 'choices', [field.validation_alias])[0] or 'AUTH_' + name.upper()"
+    " for name, field in Settings.model_fields.items()]))"
+)
+# A settings row of a README table: `NAME`, maybe `(or `OTHER`)`, or a `NAME_MIN...` / `_MAX...` pair.
+SETTING_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)`(?: \(or `[A-Z0-9_]+`\))?(?: / `(_[A-Z0-9_]+)`)? \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("mode", SLOW_BAKES)
+def test_readme_tables_name_exactly_the_settings(baked: dict[str, Path], mode: str) -> None:
+    """Every setting of the bake has a row in the README, and every AUTH_ row is a setting of the bake."""
+    project = baked[mode]
+    module = f"{mode}_settings" if mode in LOGIN_BAKES else "verifier"
+    settings = set(python_in(project, SETTING_NAMES.format(package=package(mode), module=module)))
+    rows = set()
+    for row in SETTING_ROW.finditer((project / "README.md").read_text(encoding="utf-8")):
+        name, pair = row.groups()
+        rows |= {name, name.rpartition("_MIN")[0] + pair} if pair else {name}
+    assert settings - rows == set(), "settings the README does not describe"
+    assert {row for row in rows - settings if row.startswith(("AUTH_", "APP_ENV", "DATABASE_URL"))} == set()
 
 
 @pytest.mark.parametrize("login", LOGIN_BAKES)
@@ -266,6 +320,7 @@ def test_login_compose_migrates_postgresql_before_the_app(baked: dict[str, Path]
     user, password = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_PASSWORD"]
     url = f"postgresql+asyncpg://{user}:{password}@db:5432/{db['environment']['POSTGRES_DB']}"
     assert migrate["environment"]["DATABASE_URL"] == api["environment"]["DATABASE_URL"] == url
+    assert migrate["env_file"] == api["env_file"] == ENV_FILE, "the users CLI reads the settings of .env too"
     assert migrate["read_only"] is True
     assert ("USER", "10001:10001") in dockerfile(project), "the image (app and migrations) stays non-root"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -87,6 +88,18 @@ def test_refused_answers_are_refused_for_their_reason(refusal: Refusal) -> None:
     error = pre_gen.validate(rendered(refusal.answers))
     assert error is not None
     assert refusal.message in error
+
+
+def test_the_cli_prints_the_error_line_first_and_writes_nothing(tmp_path: Path) -> None:
+    """What the template's README shows a user who gives a wrong answer on the command line."""
+    answers = ["auth_mode=jwks", "login=password"]
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE), *answers]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first == "ERROR: login=password issues the service's own HS256 tokens: it needs auth_mode=hs256, not jwks"
+    assert first in (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    assert not list(tmp_path.iterdir())
 
 
 def test_jwks_url_alone_is_enough_but_not_neither() -> None:

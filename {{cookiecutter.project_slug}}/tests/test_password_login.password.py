@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.access_tokens import AccessTokenSigner
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.mint import build_claims
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 from {{ cookiecutter.package_name }}.verifier import ALGORITHM, signing_key
 
 from .fixtures import BACKENDS
@@ -274,9 +275,13 @@ def test_bad_input_gets_a_4xx_oauth_error_never_a_5xx(
 
 def test_openapi_declares_the_password_flow_at_token(service: Service) -> None:
     spec = service.http.get("/openapi.json").json()
+    # The scopes the app's routes require, routes added later included; the shipped /items needs items:read.
+    needed = required_scopes(create_app(service.settings))
+    assert needed["items:read"] == ["GET /items"]
+    scopes = {scope: "needed by " + ", ".join(routes) for scope, routes in needed.items()}
     assert spec["components"]["securitySchemes"]["PasswordLogin"] == {
         "type": "oauth2",
-        "flows": {"password": {"tokenUrl": "/token", "scopes": {"items:read": "needed by GET /items"}}},
+        "flows": {"password": {"tokenUrl": "/token", "scopes": scopes}},
     }
     assert {"PasswordLogin": []} in spec["paths"]["/me"]["get"]["security"]
     assert {"PasswordLogin": ["items:read"]} in spec["paths"]["/items"]["get"]["security"]

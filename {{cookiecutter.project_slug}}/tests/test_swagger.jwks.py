@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .idp import Provider
@@ -31,6 +32,14 @@ def docs_of(settings: Settings, **changes: Any) -> tuple[dict[str, Any], dict[st
     return spec, json.loads(init_oauth.group(1)) if init_oauth else {}
 
 
+def routes_needing(settings: Settings) -> dict[str, list[str]]:
+    """The scopes this app's routes require, and the routes that need each: routes added later count too."""
+    needed = required_scopes(create_app(settings))
+    # The shipped /items route requires items:read, so a reading that finds no scopes fails here.
+    assert needed["items:read"] == ["GET /items"]
+    return needed
+
+
 def test_login_uses_the_discovered_endpoints(settings: Settings, provider: Provider) -> None:
     spec, init_oauth = docs_of(settings)
     flow = spec["components"]["securitySchemes"]["ProviderLogin"]["flows"]["authorizationCode"]
@@ -43,9 +52,13 @@ def test_login_uses_the_discovered_endpoints(settings: Settings, provider: Provi
 
 def test_scopes_default_to_openid_and_those_the_routes_require(settings: Settings) -> None:
     spec, init_oauth = docs_of(settings, swagger_scope_prefix="")
+    needed = routes_needing(settings)
     scopes = spec["components"]["securitySchemes"]["ProviderLogin"]["flows"]["authorizationCode"]["scopes"]
-    assert init_oauth["scopes"] == "openid items:read"
-    assert scopes == {"openid": "sign-in (OpenID Connect)", "items:read": "needed by GET /items"}
+    assert init_oauth["scopes"].split() == ["openid", *needed]
+    assert scopes == {
+        "openid": "sign-in (OpenID Connect)",
+        **{scope: "needed by " + ", ".join(routes) for scope, routes in needed.items()},
+    }
 
 
 def test_each_route_lists_only_the_scopes_it_requires(settings: Settings) -> None:
@@ -64,7 +77,7 @@ def test_configured_scopes_are_asked_for_as_they_are(settings: Settings) -> None
 
 def test_scope_prefix_names_the_api_in_scopes_asked_for(settings: Settings) -> None:
     spec, init_oauth = docs_of(settings, swagger_scope_prefix="api://my-api/")
-    assert init_oauth["scopes"] == "openid api://my-api/items:read"
+    assert init_oauth["scopes"].split() == ["openid", *(f"api://my-api/{scope}" for scope in routes_needing(settings))]
     assert {"ProviderLogin": ["api://my-api/items:read"]} in spec["paths"]["/items"]["get"]["security"]
 
 

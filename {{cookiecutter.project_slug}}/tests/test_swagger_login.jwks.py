@@ -15,6 +15,7 @@ import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
 from {{ cookiecutter.package_name }}.main import create_app
+from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .browser import chromium
@@ -32,34 +33,46 @@ def browser() -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def service() -> Iterator[tuple[str, str]]:
-    """The service, logging in at the provider from /docs: yields its base URL and the provider's issuer."""
+def service() -> Iterator[tuple[str, str, list[str]]]:
+    """The service, logging in at the provider from /docs.
+
+    Yields its base URL, the provider's issuer, and the scopes the app's routes require, which the
+    provider grants: a route added with ``Security(has_access, scopes=[...])`` is logged in for too.
+    """
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/docs/oauth2-redirect"
+    # Only the routes are read here: this app never serves, so its issuer need not answer.
+    needed = list(required_scopes(create_app(docs_settings(f"http://127.0.0.1:{port}"))))
     # A public client, as Swagger UI is; access tokens are JWTs for this API.
     config = ProviderConfig(
-        clients=[Client(CLIENT_ID, [redirect_uri])], resource=AUDIENCE, audience=AUDIENCE, scopes="items:read"
+        clients=[Client(CLIENT_ID, [redirect_uri])], resource=AUDIENCE, audience=AUDIENCE, scopes=" ".join(needed)
     )
-    with running_provider(config) as provider:
-        issuer = provider.issuer
-        # This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
-        settings = Settings(
-            _env_file=None,
-            issuer=issuer,
-            audience=AUDIENCE,
-            jwks_url=None,
-            audience_claim="aud",
-            scope_claims="scope",
-            required_claims="",
-            swagger_client_id=CLIENT_ID,
-            swagger_scope_prefix="",
-        )
-        with serving(create_app(settings), port) as base_url:
-            yield base_url, issuer
+    with running_provider(config) as provider, serving(create_app(docs_settings(provider.issuer)), port) as base_url:
+        yield base_url, provider.issuer, needed
 
 
-def test_docs_log_in_at_the_provider_with_pkce_then_call_the_api(browser: WebDriver, service: tuple[str, str]) -> None:
-    base_url, issuer = service
+def docs_settings(issuer: str) -> Settings:
+    """Settings whose /docs logs in at ``issuer``.
+
+    This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
+    """
+    return Settings(
+        _env_file=None,
+        issuer=issuer,
+        audience=AUDIENCE,
+        jwks_url=None,
+        audience_claim="aud",
+        scope_claims="scope",
+        required_claims="",
+        swagger_client_id=CLIENT_ID,
+        swagger_scope_prefix="",
+    )
+
+
+def test_docs_log_in_at_the_provider_with_pkce_then_call_the_api(
+    browser: WebDriver, service: tuple[str, str, list[str]]
+) -> None:
+    base_url, issuer, needed = service
     page = SwaggerPage(browser, f"{base_url}/docs")
     before = page.execute("me", "read_me_me_get")
     login = page.scheme(page.open_authorize_dialog(), "ProviderLogin")
@@ -70,8 +83,9 @@ def test_docs_log_in_at_the_provider_with_pkce_then_call_the_api(browser: WebDri
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
 
     assert before[0] == 401
-    # The scopes default to openid and the route's own, each described, not named twice.
-    assert [name for name, _ in scopes] == ["openid", "items:read"]
+    # The scopes default to openid and those the routes require, each described, not named twice.
+    assert "items:read" in needed
+    assert [name for name, _ in scopes] == ["openid", *needed]
     assert all(description and description != name for name, description in scopes)
     # A public client: no secret field to show "******" after the login.
     assert "client_id:" in labels

@@ -15,6 +15,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 
 from .browser import chromium
 from .live import environment, run_module
@@ -34,7 +35,8 @@ def service(settings: Settings) -> Iterator[str]:
         yield base_url
 
 
-def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str) -> None:
+def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str, settings: Settings) -> None:
+    needed = required_scopes(create_app(settings))
     with chromium() as browser:
         page = SwaggerPage(browser, f"{service}/docs")
         before = page.execute("me", "read_me_me_get")
@@ -51,7 +53,8 @@ def test_docs_log_in_with_a_username_and_password_then_call_the_api(service: str
     # The password grant authenticates no client: no secret field to show "******" after the login.
     assert "client_secret:" not in labels
     # The scopes the routes require, each described by the routes that need it; none asked means all.
-    assert scopes == [("items:read", "needed by GET /items")]
+    assert needed["items:read"] == ["GET /items"]
+    assert scopes == [(scope, "needed by " + ", ".join(routes)) for scope, routes in needed.items()]
     # The RFC 6749 §5.2 error of POST /token, as the dialog shows it.
     assert "invalid_grant" in refused
     assert me_status == 200

@@ -21,9 +21,9 @@ DOCS_URL = "/docs"
 REDIRECT_URL = "/docs/oauth2-redirect"
 ASSETS_URL = "/docs/assets"
 REDOC_URL = "/redoc"
-# No login /docs offers takes a client secret (a public client with PKCE; the password grant at /token,
-# which authenticates no client), yet Swagger UI shows an empty secret field, as ****** once logged in.
-# Hide it so that nobody is led to think a secret was sent, or to type one into a web page.
+# Swagger UI's login dialog shows a client-secret field, as ****** once logged in, even for a login that
+# sends no secret (a public client, or a grant that authenticates no client). Unless the page's OAuth2
+# settings carry a secret, hide it, so that nobody is led to think one was sent, or to type one into a web page.
 PUBLIC_CLIENT_STYLE = "<style>.auth-container .wrapper:has(> label[for^='client_secret_']) {display: none}</style>"
 
 

@@ -12,6 +12,9 @@ from .login_settings import LoginSettings
 from .settings import Words
 from .verifier import PLACEHOLDERS
 
+# Domains reserved for documentation (RFC 2606): .env.example's issuer is one, and no provider lives there.
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+
 
 class Settings(LoginSettings):
     """Which provider, which client registered there, and what new users may do."""
@@ -40,6 +43,23 @@ class Settings(LoginSettings):
         if urlsplit(value).fragment:
             raise ValueError(f"{value!r} must not have a #fragment")
         return check_url(value)
+
+    @field_validator("login_issuer")
+    @classmethod
+    def _real_issuer(cls, value: str) -> str:
+        host = (urlsplit(value).hostname or "").rstrip(".")
+        if any(host == domain or host.endswith(f".{domain}") for domain in EXAMPLE_DOMAINS):
+            raise ValueError(
+                f"AUTH_LOGIN_ISSUER {value!r} is an example address; set it to your OpenID provider's issuer"
+            )
+        return value
+
+    @field_validator("login_client_id")
+    @classmethod
+    def _real_client_id(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDERS:
+            raise ValueError("AUTH_LOGIN_CLIENT_ID is a placeholder; use the client ID the provider gave you")
+        return value
 
     @field_validator("login_client_secret")
     @classmethod

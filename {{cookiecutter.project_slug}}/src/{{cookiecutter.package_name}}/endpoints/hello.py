@@ -1,4 +1,4 @@
-"""The seed example: a router protected as a whole in ``main.py``."""
+"""The simplest protected route: its router is protected as a whole in ``main.py``."""
 
 from __future__ import annotations
 

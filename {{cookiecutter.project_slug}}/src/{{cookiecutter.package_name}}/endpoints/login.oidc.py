@@ -46,7 +46,7 @@ class LoginUrl(BaseModel):
 
 
 class AuthorizationResponse(BaseModel):
-    """What the provider sent back to the redirect URI (seed C's ``AuthorizationResponse``)."""
+    """What the provider sent back to the redirect URI: the body of ``POST /authorize``."""
 
     code: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
     state: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
