@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from {{ cookiecutter.package_name }}.db import SchemaError, create_engine
 from {{ cookiecutter.package_name }}.main import create_app
@@ -19,6 +20,7 @@ from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import
 
 from .fixtures import BACKENDS
 from .live import run_module
+from .postgres import PostgresServer
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 
@@ -41,6 +43,52 @@ def test_upgrade_command_creates_the_schema_and_check_agrees(tmp_path: Path) -> 
     assert upgraded.returncode == 0, upgraded.stderr
     checked = run_db(url, "check")
     assert (checked.returncode, checked.stdout.strip()) == (0, "database schema is up to date")
+
+
+def test_a_role_the_server_does_not_know_is_one_clear_line(postgres_server: PostgresServer) -> None:
+    # asyncpg's driver raises this as a plain DBAPIError (SQLSTATE class 28), not an OperationalError.
+    url = postgres_server.url().replace(f"{postgres_server.user}:{postgres_server.password}@", "nobody:wrong@")
+    result = run_db(url, "check")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the database: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+class DriverError(Exception):
+    """What asyncpg's driver hands SQLAlchemy: an error with the server's SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+# SQLSTATE -> the status a request that met it gets.
+DATABASE_ERRORS = {
+    "57P01": 503,  # admin shutdown
+    "57P03": 503,  # cannot connect now: starting up or shutting down
+    "53300": 503,  # too many connections
+    "08006": 503,  # connection failure
+    "3D000": 503,  # no such database
+    "42P01": 500,  # no such table: a query that is wrong, not a database that is away
+    "23505": 500,  # unique violation
+}
+
+
+@pytest.mark.parametrize(("sqlstate", "status"), DATABASE_ERRORS.items())
+def test_a_database_that_cannot_serve_now_is_503_and_a_wrong_query_is_500(
+    settings: Settings, sqlstate: str, status: int
+) -> None:
+    app = create_app(settings)
+
+    async def meets_the_database() -> None:
+        raise DBAPIError("SELECT 1", {}, DriverError(sqlstate))
+
+    app.add_api_route("/meets-the-database", meets_the_database)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/meets-the-database")
+    assert response.status_code == status
+    if status == 503:
+        assert (response.json()["error"], "retry-after" in response.headers) == ("temporarily_unavailable", True)
 
 
 def test_unreachable_database_is_one_clear_line() -> None:

@@ -177,6 +177,13 @@ def test_guesses_sent_all_at_once_are_held_to_the_limit(service: Service) -> Non
     assert statuses.count(400) == limit  # every guess past the limit was refused before its check
 
 
+def test_failures_for_another_spelling_of_a_username_do_not_hold_back_its_owner(service: Service) -> None:
+    # The lookup matches usernames exactly, so guesses for "ALICE" can never be alice's password.
+    for _ in range(service.settings.login_failures_per_username):
+        assert service.login("ALICE", "wrong password!").status_code == 400
+    assert service.login().status_code == 200
+
+
 def test_logout_refuses_junk_bodies_with_invalid_request(service: Service) -> None:
     access = bearer(service.login().json()["access_token"])
     for body in (b"[" * 3000, b"{", b"\xff{}"):  # nested past the parser's depth, cut short, not UTF-8

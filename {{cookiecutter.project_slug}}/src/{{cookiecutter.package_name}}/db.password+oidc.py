@@ -36,6 +36,30 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     exc.InterfaceError,
     exc.TimeoutError,
 )
+# PostgreSQL's SQLSTATE classes for a server that cannot serve now, which asyncpg's driver raises as plain
+# DBAPIErrors: connection exceptions, insufficient resources (too many connections), operator intervention
+# (shutting down, starting up), system errors, and a role or database it does not know (a misconfiguration).
+UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58", "28", "3D"})
+# Every error a database call may end in; ``is_unavailable`` tells an outage from a wrong query.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (*UNAVAILABLE, exc.DBAPIError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot serve right now (503), not that a query is wrong (500)."""
+    if isinstance(error, UNAVAILABLE):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return error.connection_invalidated or (
+            isinstance(sqlstate, str) and sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+        )
+    return False
+
+
+def first_line(error: BaseException) -> str:
+    """What the driver said, on one line: a DBAPIError's own text adds the statement and a link."""
+    said = str(error.orig if isinstance(error, exc.DBAPIError) and error.orig is not None else error)
+    return said.splitlines()[0] if said.strip() else type(error).__name__
 
 
 class SchemaError(RuntimeError):
@@ -152,8 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(_run(args.command, settings))
-    except UNAVAILABLE as error:
-        print(f"error: cannot reach the database: {error}", file=sys.stderr)
+    except DATABASE_FAILURES as error:
+        if not is_unavailable(error):
+            raise
+        print(f"error: cannot reach the database: {first_line(error)}", file=sys.stderr)
         return 1
 
 

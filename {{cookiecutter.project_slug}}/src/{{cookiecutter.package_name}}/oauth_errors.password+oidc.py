@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from .db import UNAVAILABLE
+from .db import DATABASE_FAILURES, is_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +89,14 @@ async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
     return oauth_error_response(exc)
 
 
-async def _database_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+    if not is_unavailable(error):
+        raise error  # a query that is wrong, not a database that is away: a 500, with its traceback logged
     return oauth_error_response(unavailable())
 
 
 def install_oauth_errors(app: FastAPI) -> None:
     """Answer ``OAuthError`` as RFC 6749 says, and a database outage with 503."""
     app.add_exception_handler(OAuthError, _oauth_error)
-    for error_type in UNAVAILABLE:
+    for error_type in DATABASE_FAILURES:
         app.add_exception_handler(error_type, _database_unavailable)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .accounts import Accounts
+from .db import DATABASE_FAILURES
 from .models import User
 from .oauth_errors import OAuthError, invalid_grant
 from .password_settings import Settings
@@ -40,7 +41,7 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
     username, password = form.get("username"), form.get("password")
     if not username or password is None:
         raise OAuthError("invalid_request", "The username and password are required.", reason="missing_credentials")
-    key = username.casefold()
+    key = username  # as the lookup matches it: guesses for "Bob" must not hold back "bob"
     address = request.client.host if request.client else "unknown"
     wait = throttle.retry_after(key, address)
     if wait is not None:
@@ -52,7 +53,11 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
     attempted_at = throttle.attempt(key, address)
     user = None
     if usable_username(username) and len(password) <= MAX_PASSWORD_LENGTH:
-        user = await db.scalar(select(User).where(User.username == username))
+        try:
+            user = await db.scalar(select(User).where(User.username == username))
+        except DATABASE_FAILURES:
+            throttle.withdraw(key, address, attempted_at)  # the database failed, not a guess: 503, uncounted
+            raise
     # An unknown user costs one hash too, so the time taken does not tell whether the username exists.
     valid, new_hash = await verify_password(password[:MAX_PASSWORD_LENGTH], user.password_hash if user else None)
     if user is None or not valid or user.disabled:

@@ -20,7 +20,7 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import UNAVAILABLE, Database
+from .db import DATABASE_FAILURES, UNAVAILABLE, Database, is_unavailable
 from .models import RevokedAccessToken, User
 from .revocation import RevocationView
 
@@ -86,8 +86,10 @@ class RevocationWatcher:
                     select(User.id, User.not_before).where(User.not_before > now - LONGEST_TOKEN_SECONDS)
                 )
                 not_before = {row.id: row.not_before for row in users}
-        except UNAVAILABLE as exc:
-            self._report(exc)
+        except DATABASE_FAILURES as error:
+            if not is_unavailable(error):
+                raise
+            self._report(error)
             return False
         self.view.merge(denied, not_before, now=now)
         self.last_sync = now

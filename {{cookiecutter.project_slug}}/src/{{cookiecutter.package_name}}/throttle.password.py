@@ -80,3 +80,8 @@ class LoginThrottle:
     def succeeded(self, username: str, address: str, attempted_at: float) -> None:
         self.usernames.clear(username)
         self.addresses.discard(address, attempted_at)
+
+    def withdraw(self, username: str, address: str, attempted_at: float) -> None:
+        """Take back an attempt that failed for another reason than a wrong guess (the database was away)."""
+        self.usernames.discard(username, attempted_at)
+        self.addresses.discard(address, attempted_at)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import UNAVAILABLE, Database
+from .db import DATABASE_FAILURES, Database, is_unavailable
 from .login_settings import DatabaseSettings
 from .models import User
 from .sessions import end_user_sessions
@@ -121,7 +121,9 @@ def main(args: argparse.Namespace, load: Callable[[], S], run: Runner[S]) -> int
     except RefusedError as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
-    except UNAVAILABLE as error:
+    except DATABASE_FAILURES as error:
+        if not is_unavailable(error):
+            raise
         print(f"error: cannot reach the database ({type(error).__name__})", file=sys.stderr)
         return 1
     return 0
