@@ -128,9 +128,9 @@ def test_env_example_configures_the_same_service(tmp_path: Path, combination: Co
     if combination.auth_mode == "jwks":
         fields += ["swagger_scopes", "swagger_scope_prefix", "swagger_audience_parameter"]
     script = SETTINGS_DUMP.format(package=package)
-    defaults = run(
-        project, sys.executable, "-c", script, *fields, env=clean_env(PYTHONPATH="src", AUTH_SECRET="x" * 43)
-    )
+    # The defaults, on a developer's machine (dev mode starts nowhere else; the other modes ignore APP_ENV).
+    machine = clean_env(PYTHONPATH="src", AUTH_SECRET="x" * 43, APP_ENV="development")
+    defaults = run(project, sys.executable, "-c", script, *fields, env=machine)
     (project / ".env").write_text((project / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     from_example = subprocess.run(
         [sys.executable, "-c", script.replace("_env_file=None", ""), *fields],
