@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -89,6 +90,24 @@ def test_a_database_that_cannot_serve_now_is_503_and_a_wrong_query_is_500(
     assert response.status_code == status
     if status == 503:
         assert (response.json()["error"], "retry-after" in response.headers) == ("temporarily_unavailable", True)
+
+
+@pytest.mark.parametrize("url", ["bogus", "sqlite:///./x.db", "postgresql://user@host/db"])
+def test_a_database_url_without_an_async_driver_is_one_clear_line(url: str) -> None:
+    result = run_db(url, "check")
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://" in result.stderr
+
+
+def test_a_revision_only_newer_code_knows_is_named_as_such(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/newer.db"
+    assert run_db(url, "upgrade").returncode == 0
+    with sqlite3.connect(tmp_path / "newer.db") as connection:  # as if newer code had migrated it
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    checked, upgraded = run_db(url, "check"), run_db(url, "upgrade")
+    assert (checked.returncode, checked.stderr.count("\n")) == (1, 1)
+    assert "0099, which this code does not know" in checked.stderr
+    assert (upgraded.returncode, upgraded.stderr.count("\n")) == (1, 1), upgraded.stderr
 
 
 def test_unreachable_database_is_one_clear_line() -> None:

@@ -44,7 +44,12 @@ def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
 
 @pytest.mark.parametrize(
     ("password", "message"),
-    [("short", "at least 12 characters"), ("alice-the-user", "must not be the username")],
+    [
+        ("short", "at least 12 characters"),
+        ("alice-the-user", "must not be the username"),
+        (" " * 12, "one or two characters repeated"),
+        ("abababababab", "one or two characters repeated"),
+    ],
 )
 def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, message: str) -> None:
     status, _, err = cli("create", "alice-the-user", "--password-stdin", stdin=password + "\n")
@@ -58,6 +63,40 @@ def test_a_second_user_of_the_same_name_is_refused(cli: Cli) -> None:
     assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
     status, _, err = cli("create", "alice", "--password-stdin", stdin=PASSWORD)
     assert (status, err) == (1, "error: a user named 'alice' exists already\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Alice", "a user named 'alice' exists already"),  # reads as alice's
+        ("alice ", "no spaces around it"),
+        ("\uff41lice", "NFKC"),  # a fullwidth a
+        ("cafe\u0301", "NFKC"),  # e and a combining accent, where NFKC has one character
+    ],
+)
+def test_a_name_that_reads_as_another_or_cannot_be_typed_back_is_refused(cli: Cli, name: str, message: str) -> None:
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+    status, _, err = cli("create", name, "--password-stdin", stdin=PASSWORD)
+    assert (status, err.count("\n")) == (1, 1)
+    assert message in err
+
+
+@pytest.mark.parametrize("scope", ["", "two words", 'say"what"', "back\\slash", "line\nbreak"])
+def test_a_scope_no_token_could_carry_is_refused(cli: Cli, scope: str) -> None:
+    status, _, err = cli("create", "alice", "--scope", scope, "--password-stdin", stdin=PASSWORD)
+    assert (status, err.count("\n")) == (1, 1)
+    assert "is not a scope" in err
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0  # nothing was created
+    assert cli("set-scopes", "alice", "items:read", scope)[0] == 1
+
+
+def test_no_password_and_text_that_is_not_utf8_are_one_line_each(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: (_ for _ in ()).throw(EOFError()))
+    status, _, err = cli("create", "alice")
+    assert (status, err.startswith("error: no password"), err.count("\n")) == (1, True, 1)
+    # What Python makes of a byte that is not UTF-8 in an argument: a lone surrogate.
+    status, _, err = cli("create", "alice", "--scope", "s\udcff", "--password-stdin", stdin=PASSWORD)
+    assert (status, err.count("\n")) == (1, 1)
 
 
 def test_it_needs_only_the_database_as_in_the_migrate_container(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

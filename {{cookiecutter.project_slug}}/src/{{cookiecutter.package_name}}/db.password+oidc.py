@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from fastapi import Depends, Request
 from pydantic import ValidationError
 from sqlalchemy import Connection, event, exc, make_url
@@ -129,9 +130,16 @@ async def check_schema(engine: AsyncEngine) -> None:
     """Raise ``SchemaError``, saying what to run, unless the schema is the one the code expects."""
     async with engine.connect() as connection:
         current = await connection.run_sync(_current_revisions)
-    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    scripts = ScriptDirectory.from_config(alembic_config())
+    expected = set(scripts.get_heads())
     if current == expected:
         return
+    unknown = current - {script.revision for script in scripts.walk_revisions()}
+    if unknown:
+        raise SchemaError(
+            f"the database is at revision {' '.join(sorted(unknown))}, which this code does not know "
+            "(newer code migrated it?): run the code that did, or restore a database this code knows"
+        )
     state = f"is at revision {' '.join(sorted(current))}" if current else "has no tables yet"
     needed = " ".join(sorted(expected))
     raise SchemaError(f"the database {state}, but this code needs {needed}; run: {UPGRADE_COMMAND}")
@@ -147,7 +155,11 @@ async def _run(command_name: str, settings: DatabaseSettings) -> int:
     database = Database(settings)
     try:
         if command_name == "upgrade":
-            await upgrade(database.engine)
+            try:
+                await upgrade(database.engine)
+            except CommandError as error:  # such as a revision only newer code knows
+                print(f"error: {first_line(error)}", file=sys.stderr)
+                return 1
             print("database schema is up to date")
             return 0
         try:

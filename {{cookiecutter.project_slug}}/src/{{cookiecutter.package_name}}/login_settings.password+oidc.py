@@ -5,12 +5,16 @@ They extend the mode's ``Settings``; each login kind extends them again with its
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .verifier import Settings
 
 DAY = 24 * 3600
+# The async drivers the service runs on: a URL naming another driver would fail at its first query.
+ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class DatabaseSettings(BaseSettings):
@@ -29,6 +33,17 @@ class DatabaseSettings(BaseSettings):
     database_timeout_seconds: float = Field(
         default=5, gt=0, le=60, description="How long a login waits for the database before answering 503."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: SecretStr) -> SecretStr:
+        try:
+            driver = make_url(value.get_secret_value()).drivername
+        except ArgumentError:
+            driver = None
+        if driver not in ASYNC_DRIVERS:
+            raise ValueError(f"DATABASE_URL must start with {' or '.join(f'{name}://' for name in ASYNC_DRIVERS)}")
+        return value
 
 
 class LoginSettings(Settings, DatabaseSettings):

@@ -26,6 +26,9 @@ _slots = CapacityLimiter(HASHING_SLOTS)
 # Checked when the username is unknown, so that it costs what a wrong password costs.
 _UNKNOWN_USER_HASH = hasher.hash("no user has this password; it only costs the same time")
 
+# A password made of this many distinct characters or fewer is a repetition (aaaa..., abab...).
+MAX_REPEATED_CHARACTERS = 2
+
 
 async def hash_password(password: str) -> str:
     """An argon2id hash of ``password``, computed off the event loop."""
@@ -48,9 +51,14 @@ async def verify_password(password: str, password_hash: str | None) -> tuple[boo
 
 
 def password_problem(password: str, username: str | None, *, min_length: int) -> str | None:
-    """Why ``password`` may not be set, or None: too short, or the username itself."""
+    """Why ``password`` may not be set, or None: too short, the username itself, or one or two characters repeated.
+
+    NIST SP 800-63B §3.1.1.2 names repetitive passwords among those to refuse.
+    """
     if len(password) < min_length:
         return f"the password must be at least {min_length} characters long"
     if username and password.strip().casefold() == username.strip().casefold():
         return "the password must not be the username"
+    if len(set(password)) <= MAX_REPEATED_CHARACTERS:
+        return "the password must not be one or two characters repeated"
     return None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .db import DATABASE_FAILURES, Database, is_unavailable
+from .db import DATABASE_FAILURES, Database, SchemaError, check_schema, is_unavailable
 from .login_settings import DatabaseSettings
 from .models import User
 from .sessions import end_user_sessions
@@ -30,6 +31,18 @@ S = TypeVar("S", bound=DatabaseSettings)
 
 class RefusedError(Exception):
     """What the command could not do, said in one line."""
+
+
+# RFC 6749 §3.3: a scope is one or more of these characters; spaces separate scopes.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def checked_scopes(scopes: Sequence[str]) -> str:
+    """The scopes as stored, space-separated and each once; ``RefusedError`` for one no token could carry."""
+    for scope in scopes:
+        if not SCOPE_TOKEN.fullmatch(scope):
+            raise RefusedError(f"{scope!r} is not a scope: printable ASCII without spaces, quotes or backslashes")
+    return " ".join(dict.fromkeys(scopes))
 
 
 def parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
@@ -80,6 +93,10 @@ async def administering(settings: DatabaseSettings) -> AsyncIterator[AsyncSessio
     """A database session for one command."""
     database = Database(settings)
     try:
+        try:
+            await check_schema(database.engine)
+        except SchemaError as error:
+            raise RefusedError(str(error)) from None
         async with database.sessions() as db:
             yield db
     finally:
@@ -99,7 +116,7 @@ async def run_shared(db: AsyncSession, args: argparse.Namespace) -> str:
         await end_user_sessions(db, user)
     elif args.command == "set-scopes":
         # Refreshes narrow to the user's scopes, so a scope taken away goes with the next token.
-        user.scopes = " ".join(dict.fromkeys(args.scope))
+        user.scopes = checked_scopes(args.scope)
     await db.commit()
     return f"{args.command}: {args.name}"
 
@@ -120,6 +137,15 @@ def main(args: argparse.Namespace, load: Callable[[], S], run: Runner[S]) -> int
         print(asyncio.run(run(args, settings)))
     except RefusedError as refused:
         print(f"error: {refused}", file=sys.stderr)
+        return 1
+    except EOFError:
+        print(
+            "error: no password: standard input ended (type it on a terminal, or pipe it with --password-stdin)",
+            file=sys.stderr,
+        )
+        return 1
+    except UnicodeError:
+        print("error: names, scopes and passwords must be UTF-8 text", file=sys.stderr)
         return 1
     except DATABASE_FAILURES as error:
         if not is_unavailable(error):

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import unicodedata
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import user_admin
 from .models import User
@@ -41,14 +44,25 @@ async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, u
     return await hash_password(password)
 
 
+async def check_new_username(db: AsyncSession, name: str) -> None:
+    """Refuse a username that could not be typed back, or that reads as another user's."""
+    if not usable_username(name):
+        raise RefusedError("a username is 1 to 150 printable characters")
+    if name != name.strip() or name != unicodedata.normalize("NFKC", name):
+        raise RefusedError("a username has no spaces around it, and no width or accent variants (NFKC)")
+    lookalike = await db.scalar(select(User.username).where(func.lower(User.username) == name.lower()))
+    if lookalike is not None:
+        raise RefusedError(f"a user named {lookalike!r} exists already")
+
+
 async def run(args: argparse.Namespace, settings: PasswordRules) -> str:
     """Carry out one command; return what to print."""
     async with user_admin.administering(settings) as db:
         if args.command == "create":
-            if not usable_username(args.name):
-                raise RefusedError("a username is 1 to 150 printable characters")
+            await check_new_username(db, args.name)
+            scopes = user_admin.checked_scopes(args.scope)
             password_hash = await new_password_hash(settings, args, args.name)
-            db.add(User(username=args.name, scopes=" ".join(args.scope), password_hash=password_hash))
+            db.add(User(username=args.name, scopes=scopes, password_hash=password_hash))
             try:
                 await db.commit()
             except IntegrityError:
