@@ -19,13 +19,34 @@ PROVIDERS = ("generic-oidc", "auth0", "entra-id", "keycloak", "cognito")
 HOSTNAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ENTRA_MULTI_TENANT = ("organizations", "common")
+KEYCLOAK_REALM = re.compile(r"/realms/[^/?#]+/?$")
 COGNITO_POOL = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d_[A-Za-z0-9]+")
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-# Package names that would shadow a dependency or the test folder.
-RESERVED_PACKAGES = {"fastapi", "jose", "pydantic", "pydantic_settings", "starlette", "tests", "uvicorn"}
-SINGLE_LINE_FIELDS = ("project_name", "description", "author_name", "jwt_issuer", "jwt_audience")
+HOST_CHARACTERS = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")  # a name or an address; IPv6 without brackets
+# Package names that would shadow a module that a bake, its tests or its tools import, or the test folder.
+RESERVED_PACKAGES = {
+    *("aiosqlite", "alembic", "annotated_types", "anyio", "argon2", "asyncpg", "cryptography", "ecdsa", "fastapi"),
+    *("h11", "httptools", "httpx2", "hypothesis", "jose", "mypy", "pwdlib", "pyasn1", "pydantic", "pydantic_core"),
+    *("pydantic_settings", "pytest", "rsa", "ruff", "selenium", "sniffio", "sqlalchemy", "starlette", "tests"),
+    *("typing_extensions", "uvicorn", "uvloop", "websockets", "yaml"),
+}
+# Answers that end up in TOML, Markdown, .env and Python strings: one line each. The tenant comes before
+# the issuer derived from it, so that an error names the answer the user gave.
+SINGLE_LINE_FIELDS = (
+    "project_name",
+    "description",
+    "author_name",
+    "idp_tenant",
+    "jwt_issuer",
+    "jwt_audience",
+    "jwks_url",
+)
+# Answers pasted into Python strings and .env lines as they are: no quote, backslash or comment mark,
+# no whitespace around them (which a check of the stripped value would let through).
+VERBATIM_FIELDS = ("idp_tenant", "jwt_issuer", "jwt_audience", "jwks_url")
+NOT_VERBATIM = ('"', "\\", "#")
 
 
 def check_slug(slug: str) -> str | None:
@@ -46,9 +67,17 @@ def check_package(name: str) -> str | None:
 
 def check_url(field: str, url: str) -> str | None:
     """Only https is allowed, except on loopback where http helps local testing."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its ValueError: a port out of range
+    except ValueError:
+        return f"{field} {url!r} is not a valid URL"
     if not parts.hostname or parts.scheme not in ("http", "https"):
         return f"{field} {url!r} is not an http(s) URL"
+    if not (HOST_CHARACTERS.fullmatch(parts.hostname) or parts.hostname in LOOPBACK_HOSTS):
+        return f"{field} {url!r} has a host name that is not one: letters, digits, dots and hyphens"
+    if any(ch.isspace() for ch in url):
+        return f"{field} {url!r} must not contain spaces"
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         return f"{field} {url!r} must use https (http is allowed only on 127.0.0.1, localhost and [::1])"
     if parts.username or parts.password or parts.fragment:
@@ -60,15 +89,15 @@ def check_tenant(provider: str, tenant: str) -> str | None:
     """Each provider needs one thing to find its issuer; check it has the right form."""
     if provider == "generic-oidc":
         return None if not tenant else "idp_tenant is used only with a named idp_provider; leave it empty"
-    if provider == "auth0" and not HOSTNAME.fullmatch(tenant):
+    if provider == "auth0" and not HOSTNAME.fullmatch(tenant.lower()):
         return f"idp_tenant {tenant!r} must be your Auth0 domain, e.g. my-tenant.eu.auth0.com"
-    if provider == "entra-id" and not GUID.fullmatch(tenant) and tenant not in ENTRA_MULTI_TENANT:
+    if provider == "entra-id" and not GUID.fullmatch(tenant.lower()) and tenant.lower() not in ENTRA_MULTI_TENANT:
         return (
             f"idp_tenant {tenant!r} must be your Entra tenant ID, a GUID like 00000000-0000-0000-0000-000000000000, "
             "or organizations or common for a multi-tenant app"
         )
     if provider == "keycloak":
-        if "/realms/" not in tenant:
+        if not KEYCLOAK_REALM.search(tenant):
             return f"idp_tenant {tenant!r} must be your Keycloak realm URL, e.g. https://kc.example.com/realms/myrealm"
         return check_url("idp_tenant", tenant)
     if provider == "cognito" and not COGNITO_POOL.fullmatch(tenant):
@@ -80,6 +109,15 @@ def check_single_line(field: str, value: str) -> str | None:
     """Free-text answers end up in TOML and Markdown, so they stay on one line."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         return f"{field} must be a single line of text without control characters"
+    return None
+
+
+def check_verbatim(field: str, value: str) -> str | None:
+    """A value written into code and .env as it is: nothing that would end or comment out its string."""
+    if value != value.strip():
+        return f"{field} {value!r} must not have spaces around it"
+    if any(mark in value for mark in NOT_VERBATIM):
+        return f"{field} {value!r} must not contain a double quote, a backslash or #"
     return None
 
 
@@ -98,7 +136,10 @@ def validate(answers: Mapping[str, str]) -> str | None:
     if any(ch in answers["project_name"] for ch in '"\\'):
         return "project_name must not contain a double quote or a backslash"
     for field in SINGLE_LINE_FIELDS:
-        if error := check_single_line(field, answers[field]):
+        if error := check_single_line(field, answers.get(field, "")):
+            return error
+    for field in VERBATIM_FIELDS:
+        if error := check_verbatim(field, answers.get(field, "")):
             return error
     if error := check_slug(answers["project_slug"]) or check_package(answers["package_name"]):
         return error
@@ -119,6 +160,8 @@ def validate(answers: Mapping[str, str]) -> str | None:
             return error
         if issuer and (error := check_url("jwt_issuer", issuer)):
             return error
+        if issuer and urlsplit(issuer).query:
+            return f"jwt_issuer {issuer!r} must not have a query: an OpenID issuer has none (RFC 8414 §2)"
     elif jwks_url:
         return f"jwks_url is used only in jwks mode; leave it empty for {mode}"
     elif "://" in issuer and (error := check_url("jwt_issuer", issuer)):

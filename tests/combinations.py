@@ -114,6 +114,26 @@ REFUSED = (
     Refusal({"auth_mode": "jwks", "idp_provider": "keycloak", "idp_tenant": "http://kc.example.com/realms/x"}, "https"),
     Refusal({"auth_mode": "jwks", "idp_provider": "cognito", "idp_tenant": "AbCdEf123"}, "user pool ID"),
     Refusal({"auth_mode": "jwks", "idp_provider": "generic-oidc", "idp_tenant": "something"}, "leave it empty"),
+    # Answers written into Python strings and .env lines as they are.
+    Refusal({"jwt_audience": 'my "api"'}, "double quote"),
+    Refusal({"auth_mode": "jwks", "jwt_issuer": "https://idp.example.com/a\\b"}, "backslash"),
+    Refusal({"jwt_issuer": "iss # with hash"}, "#"),
+    Refusal({"auth_mode": "jwks", "jwks_url": "https://idp.example.com/ke\nys"}, "jwks_url must be a single line"),
+    Refusal({"auth_mode": "jwks", "jwt_issuer": " https://idp.example.com"}, "spaces around"),
+    Refusal(
+        {"auth_mode": "jwks", "idp_provider": "keycloak", "idp_tenant": "https://kc.example.com/realms/x\n"},
+        "idp_tenant",
+    ),
+    # URLs that are not one, or not an issuer's.
+    Refusal({"auth_mode": "jwks", "jwt_issuer": "https://[::1"}, "not a valid URL"),
+    Refusal({"auth_mode": "jwks", "jwt_issuer": "https://idp.example.com:99999"}, "not a valid URL"),
+    Refusal({"auth_mode": "jwks", "jwt_issuer": "https://idp example.com"}, "host name"),
+    Refusal({"auth_mode": "jwks", "jwt_issuer": "https://idp.example.com/?tenant=a"}, "query"),
+    Refusal({"auth_mode": "jwks", "idp_provider": "keycloak", "idp_tenant": "https://kc.example.com/realms/"}, "realm"),
+    # Package names that would shadow what the bake imports.
+    Refusal({"package_name": "cryptography"}, "shadow"),
+    Refusal({"package_name": "hypothesis"}, "shadow"),
+    Refusal({"package_name": "_private"}, "package_name"),
 )
 
 

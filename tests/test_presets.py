@@ -92,7 +92,22 @@ def test_readme_explains_the_chosen_provider_only(presets: dict[str, Path], prov
     assert not [other for other in MAPPINGS if other != provider and f"## Using {other}" in readme]
 
 
-@pytest.mark.parametrize("tenant", ["organizations", "common"])
+@pytest.mark.parametrize(
+    ("provider", "tenant"),
+    [("entra-id", TENANT_ID.upper()), ("auth0", "Dev-ABC.EU.auth0.com")],
+)
+def test_a_tenant_written_in_capitals_gives_the_issuer_providers_write(
+    tmp_path: Path, provider: str, tenant: str
+) -> None:
+    # GUIDs and host names ignore case; the issuer in tokens is written in lower case.
+    project = bake(tmp_path, auth_mode="jwks", idp_provider=provider, idp_tenant=tenant, jwt_audience=AUDIENCE)
+    expected = {name: MAPPINGS[provider][name] for name in ("issuer", "issuer_aliases") if name in MAPPINGS[provider]}
+    script = SETTINGS_DUMP.format(package=package_of(project))
+    output = run(project, sys.executable, "-c", script, *expected, env=clean_env(PYTHONPATH="src"))
+    assert json.loads(output) == expected
+
+
+@pytest.mark.parametrize("tenant", ["organizations", "common", "Common"])
 def test_entra_multi_tenant_takes_the_common_keys_and_no_tenant_until_allowed(tmp_path: Path, tenant: str) -> None:
     project = bake(tmp_path, auth_mode="jwks", idp_provider="entra-id", idp_tenant=tenant, jwt_audience=AUDIENCE)
     script = SETTINGS_DUMP.format(package=package_of(project))
