@@ -26,17 +26,22 @@ MAPPINGS: dict[str, dict[str, Any]] = {
         "issuer_aliases": [f"https://sts.windows.net/{TENANT_ID}/"],
         "scope_claims": ["scp", "roles"],
         "swagger_scope_prefix": f"{AUDIENCE}/",
+        # Entra ID issues ID tokens without nonce from the token endpoint; access tokens name their client.
+        "access_token_claims": ["azp", "appid"],
     },
     "keycloak": {
         "issuer": "https://kc.example.com/realms/demo",
         "scope_claims": ["scope", "realm_access.roles"],
         # Keycloak up to 25 (and 26 with its compatibility mapper) puts nonce in access tokens too.
         "id_token_claims": ["at_hash", "c_hash"],
+        # ID tokens from token exchange carry no at_hash; Keycloak's typ claim tells the kinds apart.
+        "required_claims": ["typ=Bearer"],
     },
     "cognito": {
         "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
         "audience_claim": "client_id",
         "required_claims": ["token_use=access"],
+        "scope_claims": ["scope"],
     },
 }
 DEFAULT_MAPPING = {
@@ -46,6 +51,7 @@ DEFAULT_MAPPING = {
     "audience_claim": "aud",
     "required_claims": [],
     "id_token_claims": ["at_hash", "c_hash", "nonce"],
+    "access_token_claims": [],
     "swagger_scopes": [],
     "swagger_scope_prefix": "",
     "swagger_audience_parameter": "",

@@ -57,6 +57,8 @@ def access_claims(settings: AuthSettings, *, scopes: str | None = None, **overri
     for pair in settings.required_claims:
         name, _, value = pair.partition("=")
         claims[name] = value
+    if settings.access_token_claims:  # the client an access token was issued to (Entra ID: azp)
+        claims[settings.access_token_claims[0]] = "a-client"
     if scopes is not None:
         claims.update(nested(settings.scope_claims[0], scopes))
     claims.update(overrides)

@@ -77,6 +77,7 @@ def test_a_key_the_provider_rotated_to_while_the_service_runs_is_accepted_at_onc
             audience_claim="aud",
             scope_claims="scope",
             required_claims="",
+            access_token_claims="",
             algorithms=frozenset({"RS256", "ES256"}),
         )
         with TestClient(create_app(settings)) as client:

@@ -64,6 +64,7 @@ def docs_settings(issuer: str) -> Settings:
         audience_claim="aud",
         scope_claims="scope",
         required_claims="",
+        access_token_claims="",
         swagger_client_id=CLIENT_ID,
         swagger_scope_prefix="",
     )

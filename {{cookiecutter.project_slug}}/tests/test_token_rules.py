@@ -144,3 +144,15 @@ def test_claims_spelling_a_lone_surrogate_are_refused(settings: Settings, signer
     pair = signed(signer, access_claims(settings, name="\U0001f600"))  # escaped as "\ud83d\ude00": one character
     assert b"\\ud800" in base64.urlsafe_b64decode(lone.split(".")[1] + "==")  # the escape itself is sent
     assert status(settings, lone, reversed_pair, pair) == [401, 401, 200]
+
+
+def test_where_access_tokens_name_their_client_a_token_naming_none_is_an_id_token(
+    settings: Settings, signer: Signer
+) -> None:
+    # Entra ID's ID tokens from the token endpoint carry no nonce; its access tokens carry azp (v2) or appid (v1).
+    marked = settings.model_copy(update={"access_token_claims": ("azp", "appid")})
+    v2 = signed(signer, access_claims(marked))
+    v1 = signed(signer, access_claims(marked, azp=None, appid="a-client"))
+    id_token = signed(signer, access_claims(marked, azp=None))
+    assert status(marked, v2, v1, id_token) == [200, 200, 401]
+    assert status(settings.model_copy(update={"access_token_claims": ()}), id_token) == [200]  # empty: no rule

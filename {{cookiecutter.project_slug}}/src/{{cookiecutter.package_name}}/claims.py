@@ -131,7 +131,7 @@ class ClaimRules:
 
     ``issuers`` empty means any issuer; ``scope_paths`` are claim names split
     on dots, so ``("realm_access", "roles")`` reads a nested list; a token that
-    carries any of ``id_token_claims`` is an ID token.
+    carries any of ``id_token_claims``, or none of ``access_token_claims`` when there are any, is an ID token.
     """
 
     issuers: frozenset[str]
@@ -146,11 +146,15 @@ class ClaimRules:
     tenant_issuers: tuple[re.Pattern[str], ...] = ()
     allowed_tenants: frozenset[str] = frozenset()
     id_token_claims: frozenset[str] = frozenset()
+    # A token carrying none of these is no access token (an ID token of a provider that marks its access tokens).
+    access_token_claims: frozenset[str] = frozenset()
 
 
 def validate_claims(claims: dict[str, Any], rules: ClaimRules, *, now: float | None = None) -> TokenClaims:
     """Check every registered claim, and the ones the settings require."""
-    if not rules.id_token_claims.isdisjoint(claims):
+    if not rules.id_token_claims.isdisjoint(claims) or (
+        rules.access_token_claims and rules.access_token_claims.isdisjoint(claims)
+    ):
         raise InvalidTokenError("id_token")
     now = time.time() if now is None else now
     leeway = rules.leeway
@@ -202,4 +206,5 @@ def claim_rules(settings: AuthSettings, *, require_exp: bool) -> ClaimRules:
         tenant_issuers=tuple(tenant_pattern(issuer) for issuer in issuers if TENANT_PLACEHOLDER in issuer),
         allowed_tenants=frozenset(settings.allowed_tenants),
         id_token_claims=frozenset(settings.id_token_claims),
+        access_token_claims=frozenset(settings.access_token_claims),
     )

@@ -76,6 +76,11 @@ class AuthSettings(BaseSettings):
         validate_default=True,
         description="Claims that only OpenID ID tokens carry, space-separated: a token with any of them is refused.",
     )
+    access_token_claims: Words = Field(
+        default="{{ cookiecutter.__access_token_claims }}",
+        validate_default=True,
+        description="Claims of which every access token carries one (Entra ID: azp or appid); empty: no such rule.",
+    )
     scope_claims: Words = Field(
         default="{{ cookiecutter.__scope_claims }}",
         validate_default=True,
