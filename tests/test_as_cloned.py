@@ -220,7 +220,10 @@ def health_answers(base_url: str) -> bool:
 
 
 def provider_token(provider: Provider, settings: Mapping[str, str]) -> str:
-    """A token from the loopback provider, with the audience claim and required claims the settings name."""
+    """A token from the loopback provider, with the audience claim and required claims the settings name.
+
+    Where access tokens must name their client (``AUTH_ACCESS_TOKEN_CLAIMS``), it names one, as Entra ID's do.
+    """
     claims: dict[str, object] = {
         "sub": "alice",
         "iss": provider.issuer,
@@ -228,6 +231,7 @@ def provider_token(provider: Provider, settings: Mapping[str, str]) -> str:
         "exp": int(time.time()) + 300,
     }
     claims.update(pair.partition("=")[::2] for pair in settings["AUTH_REQUIRED_CLAIMS"].split())
+    claims.update(dict.fromkeys(settings["AUTH_ACCESS_TOKEN_CLAIMS"].split()[:1], "as-cloned-client"))
     (kid, key), *_ = provider.keys.items()
     return jwt.encode(claims, key.to_dict(), algorithm="RS256", headers={"kid": kid})
 
