@@ -23,6 +23,23 @@ DISCOVERY = "/.well-known/openid-configuration"
 BAKED = Settings(_env_file=None, issuer="https://baked.test", audience=AUDIENCE, jwks_url=None)
 
 
+def upstream_settings(issuer: str, **overrides: Any) -> Settings:
+    """Settings for tokens of the npm ``oidc-provider`` at ``issuer`` (tests/upstream.py).
+
+    It puts scopes in "scope" and the audience in "aud", and names no required or client claims,
+    whatever the baked preset maps.
+    """
+    mapping: dict[str, Any] = {"audience_claim": "aud", "scope_claims": "scope", "required_claims": ""}
+    return Settings(
+        _env_file=None,
+        issuer=issuer,
+        audience=AUDIENCE,
+        jwks_url=None,
+        access_token_claims="",
+        **{**mapping, **overrides},
+    )
+
+
 def sign(signer: Signer, issuer: str, **extra: Any) -> str:
     """A valid token from ``issuer``, signed by ``signer``."""
     return tokens.sign(access_claims(BAKED, iss=issuer, **extra), signer.key, signer.alg, kid=signer.kid)

@@ -17,8 +17,8 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.verifier import Settings
 
+from .fixtures import upstream_settings
 from .support import AUDIENCE, bearer
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_over_http, running_provider
 
@@ -68,18 +68,7 @@ def test_a_key_the_provider_rotated_to_while_the_service_runs_is_accepted_at_onc
         clients=[CLIENT], algs=("RS256",), resource=AUDIENCE, audience=AUDIENCE, scopes="items:read"
     )
     with running_provider(config) as provider:
-        # This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
-        settings = Settings(
-            _env_file=None,
-            issuer=provider.issuer,
-            audience=AUDIENCE,
-            jwks_url=None,
-            audience_claim="aud",
-            scope_claims="scope",
-            required_claims="",
-            access_token_claims="",
-            algorithms=frozenset({"RS256", "ES256"}),
-        )
+        settings = upstream_settings(provider.issuer, algorithms=frozenset({"RS256", "ES256"}))
         with TestClient(create_app(settings)) as client:
             before = access_token(provider)
             assert client.get("/items", headers=bearer(before)).status_code == 200

@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.route_scopes import required_scopes
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .browser import chromium
+from .fixtures import upstream_settings
 from .support import AUDIENCE, free_port, serving
 from .swagger_page import SwaggerPage
 from .upstream import Client, ProviderConfig, log_in_at_provider, running_provider
@@ -52,22 +53,8 @@ def service() -> Iterator[tuple[str, str, list[str]]]:
 
 
 def docs_settings(issuer: str) -> Settings:
-    """Settings whose /docs logs in at ``issuer``.
-
-    This provider puts scopes in "scope" and the audience in "aud", whatever the baked preset maps.
-    """
-    return Settings(
-        _env_file=None,
-        issuer=issuer,
-        audience=AUDIENCE,
-        jwks_url=None,
-        audience_claim="aud",
-        scope_claims="scope",
-        required_claims="",
-        access_token_claims="",
-        swagger_client_id=CLIENT_ID,
-        swagger_scope_prefix="",
-    )
+    """Settings whose /docs logs in at ``issuer``."""
+    return upstream_settings(issuer, swagger_client_id=CLIENT_ID, swagger_scope_prefix="")
 
 
 def test_docs_log_in_at_the_provider_with_pkce_then_call_the_api(

@@ -75,6 +75,6 @@ class RevocationCheckingAuthenticator(Authenticator):
         return self.revocations.refusal(claims)
 
     def _refuse_revoked(self, claims: TokenClaims) -> None:
-        reason = self.revocations.refusal(claims)
+        reason = self.refusal_now(claims)
         if reason is not None:
             raise InvalidTokenError(reason)
