@@ -7,6 +7,7 @@ statically (hadolint, parsed compose) and cross-checked against the baked code.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -108,6 +109,19 @@ def test_makefile_has_the_everyday_targets(baked: dict[str, Path], mode: str) ->
     assert "pip install --quiet -e . --group dev" in pip_install
     has_token = subprocess.run(["make", "-n", "token"], cwd=project, capture_output=True, check=False).returncode == 0
     assert has_token is (mode != "jwks")
+
+
+def test_make_falls_back_to_pip_when_uv_is_not_installed(baked: dict[str, Path]) -> None:
+    """What the README promises a user without uv: plain ``make install`` and ``make test`` take pip's path."""
+    env = clean_env()
+    env["PATH"] = os.pathsep.join(
+        folder for folder in env["PATH"].split(os.pathsep) if not (Path(folder) / "uv").exists()
+    )
+    project = baked["hs256"]
+    install = run(project, "make", "-n", "install", env=env)
+    assert "python3 -m venv .venv" in install
+    assert "uv" not in install.split()
+    assert run(project, "make", "-n", "test", env=env).split()[:3] == [".venv/bin/python", "-m", "pytest"]
 
 
 @pytest.mark.parametrize("mode", ["hs256", "dev"])
