@@ -1,9 +1,10 @@
 """Several issuers in one service, each with keys of its own, and multi-tenant issuers with an allow-list.
 
-Two real providers on 127.0.0.1 sign with different keys: a token is verified
-only with the keys of the issuer it claims, and a token of an issuer nobody
-configured is refused without a request to anyone. Issuers whose discovery
-names the same JWKS share one fetch of it.
+Two providers on 127.0.0.1 (``tests/idp.py``, which counts every request) sign
+with different keys: a token is verified only with the keys of the issuer it
+claims, and a token of an issuer nobody configured is refused without a request
+to anyone. Issuers whose discovery names the same JWKS share one fetch of it.
+``test_real_provider.py`` checks the first cases again with two real providers.
 """
 
 from __future__ import annotations

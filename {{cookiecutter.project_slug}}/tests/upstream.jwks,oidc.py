@@ -8,7 +8,8 @@ npm the tests that need it skip, and fail when ``CI`` is set.
 ``running_provider(...)`` starts it on a free port and yields an ``UpstreamProvider``: its
 ``issuer``; ``restart()``, which is a key rotation; ``stopped()`` and ``paused()``, which make it
 refuse connections or hang for a block; and the keys it signs with. ``log_in_over_http`` goes
-through its pages without a browser, ``log_in_at_provider`` in one.
+through its pages without a browser, ``log_in_at_provider`` in one.{% if cookiecutter.auth_mode == "jwks" %}
+``requests()`` counts what it was asked for.{% endif %}
 """
 
 from __future__ import annotations
@@ -170,6 +171,13 @@ class UpstreamProvider:
 
     def log(self) -> str:
         return (self.workdir / "provider.log").read_text(encoding="utf-8")
+{%- if cookiecutter.auth_mode == "jwks" %}
+
+    def requests(self, path: str | None = None) -> int:
+        """How many requests it got since its first start: to ``path`` (such as ``/jwks``), or in all."""
+        paths = [line.split(" ", 2)[2] for line in self.log().splitlines() if line.startswith("request ")]
+        return len(paths) if path is None else paths.count(path)
+{%- endif %}
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:

@@ -1,6 +1,6 @@
 // A real OpenID provider (npm `oidc-provider` 8.x) on 127.0.0.1, for the tests.
 // Usage: node provider.mjs CONFIG.json   (tests/upstream.py writes the config)
-// Prints one JSON line {"issuer": ...} on stdout once it listens; logs errors on stderr.
+// Prints one JSON line {"issuer": ...} on stdout once it listens; logs each request and errors on stderr.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -58,6 +58,12 @@ const provider = new Provider(issuer, {
       }),
     },
   },
+});
+
+// One line per request on stderr (the tests' log file), so that tests can count what the service asked for.
+provider.use(async (ctx, next) => {
+  console.error(`request ${ctx.method} ${ctx.path}`);
+  await next();
 });
 
 for (const event of ['server_error', 'authorization.error', 'grant.error', 'introspection.error']) {
