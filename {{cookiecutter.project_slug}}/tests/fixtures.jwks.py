@@ -29,15 +29,15 @@ def upstream_settings(issuer: str, **overrides: Any) -> Settings:
     It puts scopes in "scope" and the audience in "aud", and names no required or client claims,
     whatever the baked preset maps.
     """
-    mapping: dict[str, Any] = {"audience_claim": "aud", "scope_claims": "scope", "required_claims": ""}
-    return Settings(
-        _env_file=None,
-        issuer=issuer,
-        audience=AUDIENCE,
-        jwks_url=None,
-        access_token_claims="",
-        **{**mapping, **overrides},
-    )
+    options: dict[str, Any] = {
+        "audience": AUDIENCE,
+        "jwks_url": None,
+        "audience_claim": "aud",
+        "scope_claims": "scope",
+        "required_claims": "",
+        "access_token_claims": "",
+    }
+    return Settings(_env_file=None, issuer=issuer, **{**options, **overrides})
 
 
 def sign(signer: Signer, issuer: str, **extra: Any) -> str:

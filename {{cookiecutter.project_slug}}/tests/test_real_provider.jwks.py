@@ -1,11 +1,12 @@
 """jwks mode against a real OpenID provider: npm ``oidc-provider`` on 127.0.0.1, not written here.
 
 Its access tokens are JWTs for this API, got the way a client gets them (code flow with PKCE),
-and its keys are its own, fresh at every start. Against it: abrupt key rotation, several issuers
-in one service each verified with its own keys, tokens of one issuer signed with another's key,
-an issuer nobody configured, outages of a running provider, and a service started while its
-provider is down. ``tests/idp.py`` plays the provider where a real one cannot misbehave on demand
-(junk documents, huge key sets, shared key sets, counted refetch budgets).
+and its keys are its own, fresh at every start. Against it: its ID tokens presented as access
+tokens, abrupt key rotation, several issuers in one service each verified with its own keys,
+tokens of one issuer signed with another's key, an issuer nobody configured, outages of a
+running provider, and a service started while its provider is down. ``tests/idp.py`` plays the
+provider where a real one cannot misbehave on demand (junk documents, huge key sets, shared key
+sets, counted refetch budgets).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import Iterator
@@ -36,6 +38,7 @@ from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_over_http
 CLIENT = Client("api-client", ["http://127.0.0.1:9/signed-in"], client_secret="a-secret-of-the-client-0123456789")
 SCOPE = "openid items:read"
 JWKS = "/jwks"  # where oidc-provider publishes its keys
+DECISIONS_LOGGER = "{{ cookiecutter.package_name }}.dependency"
 
 
 def config(*algs: str) -> ProviderConfig:
@@ -59,8 +62,15 @@ def second() -> Iterator[UpstreamProvider]:
 
 
 def token_of(provider: UpstreamProvider) -> str:
-    """An access token of the provider for ``AUDIENCE``, got as a client gets one: a sign-in, then the code
-    exchanged with PKCE.
+    """An access token of the provider for ``AUDIENCE``."""
+    token: str = issued(provider)["access_token"]
+    return token
+
+
+def issued(provider: UpstreamProvider, **request: str) -> dict[str, Any]:
+    """What the provider's token endpoint answers a client: a sign-in, then the code exchanged with PKCE.
+
+    ``request`` adds parameters to the authorization request, such as a ``nonce``.
     """
     verifier = secrets.token_urlsafe(32)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -75,6 +85,7 @@ def token_of(provider: UpstreamProvider) -> str:
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": secrets.token_urlsafe(16),
+            **request,
         }
         login_url = f"{metadata['authorization_endpoint']}?{urlencode(query)}"
         back = log_in_over_http(http, login_url, redirect_uri, "dana")
@@ -88,8 +99,8 @@ def token_of(provider: UpstreamProvider) -> str:
             metadata["token_endpoint"], data=exchange, auth=(CLIENT.client_id, CLIENT.client_secret or "")
         )
     answer.raise_for_status()
-    token: str = answer.json()["access_token"]
-    return token
+    response: dict[str, Any] = answer.json()
+    return response
 
 
 def part(token: str, index: int) -> dict[str, Any]:
@@ -133,6 +144,29 @@ def test_a_key_the_provider_rotated_to_while_the_service_runs_is_accepted_at_onc
             assert (part(before, 0)["alg"], part(after, 0)["alg"]) == ("RS256", "ES256")
             assert client.get("/items", headers=bearer(after)).status_code == 200  # at once: no wait, no restart
             assert client.get("/items", headers=bearer(before)).status_code == 401  # its key is withdrawn
+
+
+def test_the_providers_id_token_is_never_taken_for_an_access_token(
+    first: UpstreamProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer = issued(first, nonce=secrets.token_urlsafe(16))
+    id_token, access = answer["id_token"], answer["access_token"]
+    assert {"at_hash", "nonce"} <= part(id_token, 1).keys()  # as this provider issues them
+    assert (part(id_token, 0)["typ"], part(access, 0)["typ"]) == ("JWT", "at+jwt")
+    # With no audience check, the ID token's aud (the client) does not give it away; its claims do.
+    lax = upstream_settings(first.issuer, audience="")
+    with TestClient(create_app(lax)) as client, caplog.at_level(logging.INFO, logger=DECISIONS_LOGGER):
+        assert client.get("/me", headers=bearer(access)).status_code == 200
+        response = client.get("/me", headers=bearer(id_token))
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert caplog.messages[-1] == "auth denied reason=id_token sub=null"
+    # This provider types its access tokens (RFC 9068), so AUTH_REQUIRE_AT_JWT can be on: typ alone refuses.
+    strict = upstream_settings(first.issuer, audience="", require_at_jwt=True, id_token_claims="")
+    with TestClient(create_app(strict)) as client, caplog.at_level(logging.INFO, logger=DECISIONS_LOGGER):
+        assert client.get("/me", headers=bearer(access)).status_code == 200
+        assert client.get("/me", headers=bearer(id_token)).status_code == 401
+    assert caplog.messages[-1] == "auth denied reason=typ_not_allowed sub=null"
 
 
 def test_each_issuer_is_verified_with_its_own_keys(first: UpstreamProvider, second: UpstreamProvider) -> None:
