@@ -2,11 +2,11 @@
 
 Its access tokens are JWTs for this API, got the way a client gets them (code flow with PKCE),
 and its keys are its own, fresh at every start. Against it: its ID tokens presented as access
-tokens, abrupt key rotation, several issuers in one service each verified with its own keys,
-tokens of one issuer signed with another's key, an issuer nobody configured, outages of a
-running provider, and a service started while its provider is down. ``tests/idp.py`` plays the
-provider where a real one cannot misbehave on demand (junk documents, huge key sets, shared key
-sets, counted refetch budgets).
+tokens, the tokens it binds to a DPoP key, abrupt key rotation, several issuers in one service
+each verified with its own keys, tokens of one issuer signed with another's key, an issuer
+nobody configured, outages of a running provider, and a service started while its provider is
+down. ``tests/idp.py`` plays the provider where a real one cannot misbehave on demand (junk
+documents, huge key sets, shared key sets, counted refetch budgets).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from {{ cookiecutter.package_name }}.swagger import OAUTH_SCHEME
 from {{ cookiecutter.package_name }}.verifier import Settings
 
 from .fixtures import DISCOVERY, upstream_settings
+from .holder import Holder, dpop
 from .support import AUDIENCE, bearer
 from .upstream import Client, ProviderConfig, UpstreamProvider, log_in_over_http, running_provider
 
@@ -67,9 +68,10 @@ def token_of(provider: UpstreamProvider) -> str:
     return token
 
 
-def issued(provider: UpstreamProvider, **request: str) -> dict[str, Any]:
+def issued(provider: UpstreamProvider, holder: Holder | None = None, **request: str) -> dict[str, Any]:
     """What the provider's token endpoint answers a client: a sign-in, then the code exchanged with PKCE.
 
+    With a ``holder``, the token request carries its DPoP proof, so the token is bound to its key.
     ``request`` adds parameters to the authorization request, such as a ``nonce``.
     """
     verifier = secrets.token_urlsafe(32)
@@ -95,9 +97,9 @@ def issued(provider: UpstreamProvider, **request: str) -> dict[str, Any]:
             "redirect_uri": redirect_uri,
             "code_verifier": verifier,
         }
-        answer = http.post(
-            metadata["token_endpoint"], data=exchange, auth=(CLIENT.client_id, CLIENT.client_secret or "")
-        )
+        endpoint = metadata["token_endpoint"]
+        proof = {} if holder is None else {"DPoP": holder.proof(None, method="POST", url=endpoint)}
+        answer = http.post(endpoint, data=exchange, headers=proof, auth=(CLIENT.client_id, CLIENT.client_secret or ""))
     answer.raise_for_status()
     response: dict[str, Any] = answer.json()
     return response
@@ -167,6 +169,31 @@ def test_the_providers_id_token_is_never_taken_for_an_access_token(
         assert client.get("/me", headers=bearer(access)).status_code == 200
         assert client.get("/me", headers=bearer(id_token)).status_code == 401
     assert caplog.messages[-1] == "auth denied reason=typ_not_allowed sub=null"
+
+
+def test_a_token_the_provider_bound_to_a_key_needs_that_keys_proof(first: UpstreamProvider) -> None:
+    holder, other = Holder(), Holder(name="someone-else")
+    answer = issued(first, holder)
+    token = answer["access_token"]
+    assert answer["token_type"] == "DPoP"
+    assert part(token, 1)["cnf"] == {"jkt": holder.jkt}  # the provider bound it to the holder's key
+    url, elsewhere = "http://testserver/items", "http://testserver/me"
+    with TestClient(create_app(upstream_settings(first.issuer, dpop="allowed"))) as client:
+        proof = holder.proof(token, url=url)
+        assert client.get("/items", headers=dpop(token, proof)).status_code == 200
+        # case -> (headers, the error its challenge names)
+        refused = {
+            "the same proof again": (dpop(token, proof), "invalid_dpop_proof"),
+            "a proof of another key": (dpop(token, other.proof(token, url=url)), "invalid_dpop_proof"),
+            "a proof for another URL": (dpop(token, holder.proof(token, url=elsewhere)), "invalid_dpop_proof"),
+            "no proof": (dpop(token, None), "invalid_dpop_proof"),
+            "as a bearer token": (bearer(token), "invalid_token"),
+        }
+        for case, (headers, error) in refused.items():
+            response = client.get("/items", headers=headers)
+            assert response.status_code == 401, case
+            assert f'error="{error}"' in response.headers["WWW-Authenticate"], case
+        assert client.get("/items", headers=dpop(token, holder.proof(token, url=url))).status_code == 200
 
 
 def test_each_issuer_is_verified_with_its_own_keys(first: UpstreamProvider, second: UpstreamProvider) -> None:

@@ -44,6 +44,8 @@ const provider = new Provider(issuer, {
   }),
   features: {
     devInteractions: { enabled: true }, // its own login page: any login, any password
+    // A client that sends a DPoP proof with its token request gets a token bound to its key (RFC 9449).
+    dPoP: { enabled: true },
     // With a resource (our API's audience), access tokens are JWTs for it, as a jwks-mode service expects.
     resourceIndicators: {
       enabled: Boolean(resource),
