@@ -1,12 +1,12 @@
 """jwks mode against a real OpenID provider: npm ``oidc-provider`` on 127.0.0.1, not written here.
 
 Its access tokens are JWTs for this API, got the way a client gets them (code flow with PKCE),
-and its keys are its own, fresh at every start. Against it: its ID tokens presented as access
-tokens, the tokens it binds to a DPoP key, abrupt key rotation, several issuers in one service
-each verified with its own keys, tokens of one issuer signed with another's key, an issuer
-nobody configured, outages of a running provider, and a service started while its provider is
-down. ``tests/idp.py`` plays the provider where a real one cannot misbehave on demand (junk
-documents, huge key sets, shared key sets, counted refetch budgets).
+and its keys are its own, fresh at every start. Against it: each kind of key it signs with, its
+ID tokens presented as access tokens, the tokens it binds to a DPoP key, abrupt key rotation,
+several issuers in one service each verified with its own keys, tokens of one issuer signed
+with another's key, an issuer nobody configured, outages of a running provider, and a service
+started while its provider is down. ``tests/idp.py`` plays the provider where a real one cannot
+misbehave on demand (junk documents, huge key sets, shared key sets, counted refetch budgets).
 """
 
 from __future__ import annotations
@@ -133,6 +133,19 @@ def wait_until_ready(app: FastAPI, seconds: float = 15) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
+def test_tokens_the_provider_signs_with_each_kind_of_key_are_accepted(alg: str) -> None:
+    with running_provider(config(alg)) as provider:
+        token = token_of(provider)
+        assert part(token, 0)["alg"] == alg
+        with TestClient(create_app(upstream_settings(provider.issuer, algorithms=frozenset({alg})))) as client:
+            assert client.get("/items", headers=bearer(token)).status_code == 200
+        # Allowed algorithms are a list the token cannot widen: without its own, its key is never used.
+        others = frozenset({"RS256", "PS256", "ES256", "EdDSA"} - {alg})
+        with TestClient(create_app(upstream_settings(provider.issuer, algorithms=others))) as client:
+            assert client.get("/items", headers=bearer(token)).status_code == 401
 
 
 def test_a_key_the_provider_rotated_to_while_the_service_runs_is_accepted_at_once() -> None:
