@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.models import RefreshToken, User
 from {{ cookiecutter.package_name }}.oauth_errors import OAuthError
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 from {{ cookiecutter.package_name }}.revocation import RevocationCheckingAuthenticator
-from {{ cookiecutter.package_name }}.sessions import hash_refresh_token
+from {{ cookiecutter.package_name }}.sessions import end_user_sessions, hash_refresh_token
 from {{ cookiecutter.package_name }}.tokens import parse
 from {{ cookiecutter.package_name }}.verifier import Verifier
 
@@ -160,6 +160,30 @@ async def test_ending_a_users_sessions_refuses_older_tokens_but_not_the_next_log
     # The login in the second of the revocation is dated after it: its refresh token works too.
     async with accounts.database.sessions() as db:
         assert (await accounts.sessions.rotate_refresh_token(db, after.refresh_token, None)).access_token
+
+
+async def test_a_login_under_way_when_the_users_sessions_end_gets_no_tokens(accounts: Accounts) -> None:
+    user = await add_user(accounts)
+    async with accounts.database.sessions() as login:
+        read = await login.get(User, user.id)  # what a login read before its password check
+        assert read is not None
+        async with accounts.database.sessions() as admin:  # meanwhile: users set-password (or revoke, disable)
+            stored = await admin.get(User, user.id)
+            assert stored is not None
+            stored.password_hash = "the new password's hash"
+            await end_user_sessions(admin, stored)
+            await admin.commit()
+        read.password_hash = "the old password, rehashed"  # a login that rehashes writes it with the tokens
+        with pytest.raises(OAuthError) as refused:
+            await accounts.sessions.issue_tokens(login, read, "")
+    assert (refused.value.error, refused.value.reason) == ("invalid_grant", "user_changed_during_login")
+    async with accounts.database.sessions() as db:
+        assert (await db.scalars(select(RefreshToken))).all() == []
+        after = await db.get(User, user.id)
+        assert after is not None
+        assert after.password_hash == "the new password's hash"  # not the old one written back
+        # The next login, which reads the user as it is now, gets its tokens.
+        assert (await accounts.sessions.issue_tokens(db, after, "")).access_token
 
 
 async def refused_by_a_new_worker(settings: Settings, token: str) -> None:

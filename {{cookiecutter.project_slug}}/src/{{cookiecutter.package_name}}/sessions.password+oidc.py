@@ -74,8 +74,13 @@ class Sessions:
         session_id: str | None = None,
         session_expires_at: int | None = None,
     ) -> TokenResponse:
-        """An access token and a refresh token for ``user``: a new session unless ``session_id`` continues one."""
+        """An access token and a refresh token for ``user``: a new session unless ``session_id`` continues one.
+
+        ``user`` is as the caller read it, before its password check or refresh: the tokens are only
+        issued if it is still so (``invalid_grant`` otherwise).
+        """
         now = int(time.time())
+        await self._hold_unchanged(db, user)
         session_id = session_id or secrets.token_hex(16)
         access = self.signer.sign(user.id, session_id, scopes, now=now, not_before=user.not_before)
         # As the access token's iat: a login in the second of a revocation is dated after it, not refused.
@@ -101,6 +106,26 @@ class Sessions:
             refresh_token=refresh_token,
             scope=scopes,
         )
+
+    async def _hold_unchanged(self, db: AsyncSession, user: User) -> None:
+        """Lock the user's row until the commit, if it is unchanged since ``user`` was read.
+
+        A revocation, a new password or a disable committed while a login was under way (an argon2id
+        check takes a while) changed ``not_before``: the login is refused instead of outliving it. One
+        committed after this lock waits for the commit, and dates itself after these tokens' ``iat``
+        (``end_user_sessions``). No flush first: a rehashed password is written under the lock only.
+        """
+        with db.no_autoflush:
+            held = await db.execute(
+                update(User)
+                .where(User.id == user.id, User.not_before == user.not_before, User.disabled.is_(False))
+                .values(not_before=User.not_before)
+                .returning(User.id)
+                .execution_options(synchronize_session=False)
+            )
+        if held.one_or_none() is None:
+            await db.rollback()
+            raise invalid_grant("user_changed_during_login")
 
     async def rotate_refresh_token(self, db: AsyncSession, presented: str, requested: str | None) -> TokenResponse:
         """Spend ``presented`` and issue the next tokens of its session; exactly one of two racing callers wins."""
@@ -215,6 +240,14 @@ async def end_user_sessions(db: AsyncSession, user: User) -> None:
 
     Every worker learns it from the announcement, so the users CLI needs no signing key to do it.
     """
+    # Lock the row first (a login holding it commits before this goes on: Sessions._hold_unchanged), then
+    # take the time, so that every token issued before the revocation is dated before not_before.
+    await db.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(not_before=User.not_before)
+        .execution_options(synchronize_session=False)
+    )
     now = int(time.time())
     # The next second: tokens issued in this one, before the revocation, are refused too.
     user.not_before = now + 1
