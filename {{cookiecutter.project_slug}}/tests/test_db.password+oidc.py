@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.models import Base
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
-from .fixtures import BACKENDS
+from .fixtures import BACKENDS, create_database
 from .live import run_module
 from .postgres import PostgresServer
 
@@ -116,6 +118,16 @@ def test_unreachable_database_is_one_clear_line() -> None:
     assert result.stderr.startswith("error: cannot reach the database")
     assert "secret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_replicas_that_migrate_at_once_all_succeed(postgres_server: PostgresServer) -> None:
+    # As when every replica's start (or init container) runs db upgrade on a new database.
+    asyncio.run(create_database(postgres_server, "migrated_at_once"))
+    url = postgres_server.url("migrated_at_once")
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        upgrades = list(pool.map(lambda _: run_db(url, "upgrade"), range(5)))
+    assert [(done.returncode, done.stderr) for done in upgrades] == [(0, "")] * 5
+    assert run_db(url, "check").returncode == 0
 
 
 @pytest.mark.anyio

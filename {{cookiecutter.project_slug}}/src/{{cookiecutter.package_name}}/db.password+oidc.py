@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from fastapi import Depends, Request
 from pydantic import ValidationError
-from sqlalchemy import Connection, event, exc, make_url
+from sqlalchemy import Connection, event, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .login_settings import DatabaseSettings
@@ -29,6 +30,10 @@ from .models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 UPGRADE_COMMAND = f"python -m {__package__}.db upgrade"
+# PostgreSQL's advisory lock for migrations: any 64-bit number, the same in every process of this service.
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(f"{__package__}.migrations".encode()).digest()[:8], "big", signed=True
+)
 # What a database that is down, unreachable or too slow raises: such requests get 503, never 500.
 UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
@@ -146,8 +151,14 @@ async def check_schema(engine: AsyncEngine) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the migrations up to ``revision`` in one transaction."""
+    """Apply the migrations up to ``revision`` in one transaction.
+
+    On PostgreSQL, under a lock held until the commit: replicas that all migrate as they start take
+    turns, and each after the first finds the schema current.
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         await connection.run_sync(_upgrade, revision)
 
 
