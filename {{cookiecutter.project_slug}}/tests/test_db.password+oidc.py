@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi import WebSocket
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from {{ cookiecutter.package_name }}.db import SchemaError, create_engine
+from {{ cookiecutter.package_name }}.accounts import Accounts
+from {{ cookiecutter.package_name }}.current_user import CurrentUser
+from {{ cookiecutter.package_name }}.db import SchemaError, SessionDep, create_engine
 from {{ cookiecutter.package_name }}.main import create_app
-from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.models import Base, User
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
 from .fixtures import BACKENDS, create_database
-from .live import run_module
+from .live import add_user, run_module
 from .postgres import PostgresServer
+from .support import bearer
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 
@@ -92,6 +98,60 @@ def test_a_database_that_cannot_serve_now_is_503_and_a_wrong_query_is_500(
     assert response.status_code == status
     if status == 503:
         assert (response.json()["error"], "retry-after" in response.headers) == ("temporarily_unavailable", True)
+
+
+def test_on_sqlite_a_busy_database_is_503_and_a_missing_table_is_500(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings.model_copy(update={"database_timeout_seconds": 0.2}))
+
+    async def reads_a_table_nobody_made(db: SessionDep) -> None:
+        await db.execute(text("SELECT * FROM notes"))  # a migration forgotten: SQLite's OperationalError too
+
+    async def writes(db: SessionDep) -> None:
+        await db.execute(update(User).values(scopes="items:read"))
+        await db.commit()
+
+    app.add_api_route("/reads-a-missing-table", reads_a_table_nobody_made)
+    app.add_api_route("/writes", writes)
+    path = make_url(settings.database_url.get_secret_value()).database
+    assert path is not None
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/reads-a-missing-table").status_code == 500  # a bug, not an outage
+        holder = sqlite3.connect(path)
+        holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock past the busy timeout
+        try:
+            with caplog.at_level(logging.WARNING, logger=f"{PACKAGE}.oauth_errors"):
+                busy = [client.get("/writes") for _ in range(3)]
+        finally:
+            holder.rollback()
+            holder.close()
+        assert client.get("/writes").status_code == 200
+    for response in busy:
+        assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+        assert response.json() == {
+            "error": "temporarily_unavailable",
+            "error_description": "The database is unavailable right now; try again later.",
+        }
+    logged = [record.getMessage() for record in caplog.records if record.name == f"{PACKAGE}.oauth_errors"]
+    assert logged == ["database unavailable path=/writes repeated=0: database is locked"]  # then held back
+
+
+def test_a_websocket_route_can_use_the_database_and_the_current_user(settings: Settings) -> None:
+    app = create_app(settings)
+
+    async def who(websocket: WebSocket, user: CurrentUser, db: SessionDep) -> None:
+        await websocket.accept()
+        await websocket.send_json({"id": user.id, "users": len((await db.scalars(select(User))).all())})
+        await websocket.close()
+
+    app.add_api_websocket_route("/who", who)
+    user_id = add_user(settings, "wanda")
+    with TestClient(app) as client:
+        accounts: Accounts = client.app.state.accounts  # type: ignore[attr-defined]
+        issued = accounts.sessions.signer.sign(user_id, "a-session", "", now=int(time.time()), not_before=0)
+        with client.websocket_connect("/who", headers=bearer(issued.token)) as websocket:
+            assert websocket.receive_json() == {"id": user_id, "users": 1}
 
 
 @pytest.mark.parametrize("url", ["bogus", "sqlite:///./x.db", "postgresql://user@host/db"])

@@ -20,10 +20,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from fastapi import Depends, Request
+from fastapi import Depends
 from pydantic import ValidationError
 from sqlalchemy import Connection, event, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from starlette.requests import HTTPConnection
 
 from .login_settings import DatabaseSettings
 from .models import Base
@@ -46,12 +47,20 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 # DBAPIErrors: connection exceptions, insufficient resources (too many connections), operator intervention
 # (shutting down, starting up), system errors, and a role or database it does not know (a misconfiguration).
 UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58", "28", "3D"})
+# SQLite's result codes for a database that cannot serve now (busy, locked, cannot open, I/O, full). It
+# raises "no such table" and syntax errors as OperationalErrors too (SQLITE_ERROR): those are wrong queries.
+SQLITE_UNAVAILABLE_CODES = frozenset(
+    f"SQLITE_{code}" for code in ("BUSY", "LOCKED", "CANTOPEN", "IOERR", "FULL", "NOMEM", "PROTOCOL")
+)
 # Every error a database call may end in; ``is_unavailable`` tells an outage from a wrong query.
 DATABASE_FAILURES: tuple[type[Exception], ...] = (*UNAVAILABLE, exc.DBAPIError)
 
 
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot serve right now (503), not that a query is wrong (500)."""
+    sqlite_code = getattr(error.orig, "sqlite_errorname", None) if isinstance(error, exc.DBAPIError) else None
+    if isinstance(sqlite_code, str):  # such as SQLITE_BUSY_SNAPSHOT: the primary code is its first two words
+        return "_".join(sqlite_code.split("_")[:2]) in SQLITE_UNAVAILABLE_CODES
     if isinstance(error, UNAVAILABLE):
         return True
     if isinstance(error, exc.DBAPIError):
@@ -104,9 +113,9 @@ class Database:
         await self.engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request, closed after the response."""
-    database: Database = request.app.state.accounts.database
+async def get_session(conn: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """One session per request (or WebSocket), closed after the response."""
+    database: Database = conn.app.state.accounts.database
     async with database.sessions() as session:
         yield session
 

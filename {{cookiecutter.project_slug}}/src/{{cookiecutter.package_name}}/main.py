@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- elif cookiecutter.login != "none" %}
     app.state.accounts = accounts
     app.state.authenticator = RevocationCheckingAuthenticator(settings, verifier, accounts.revocations)
-    install_oauth_errors(app)
+    install_oauth_errors(app, log_repeat_seconds=settings.log_repeat_seconds)
 {%- if cookiecutter.login == "password" %}
     install_password_login(app, settings, accounts)
 {%- endif %}

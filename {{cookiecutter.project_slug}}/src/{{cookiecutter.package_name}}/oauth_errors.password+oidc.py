@@ -15,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from .db import DATABASE_FAILURES, is_unavailable
+from .db import DATABASE_FAILURES, first_line, is_unavailable
+from .log_throttle import LogThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +47,6 @@ class OAuthError(Exception):
 def invalid_grant(reason: str) -> OAuthError:
     """The one answer to every refused credential, so that none tells which part was wrong."""
     return OAuthError("invalid_grant", "The credentials or the refresh token are not valid.", reason=reason)
-
-
-def unavailable(reason: str = "database_unavailable", retry_after: int = RETRY_AFTER_SECONDS) -> OAuthError:
-    return OAuthError(
-        "temporarily_unavailable",
-        "Logins are unavailable right now; try again later.",
-        status=503,
-        reason=reason,
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 def oauth_error_response(error: OAuthError) -> JSONResponse:
@@ -89,14 +80,28 @@ async def _oauth_error(_request: Request, exc: Exception) -> JSONResponse:
     return oauth_error_response(exc)
 
 
-async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
-    if not is_unavailable(error):
-        raise error  # a query that is wrong, not a database that is away: a 500, with its traceback logged
-    return oauth_error_response(unavailable())
-
-
-def install_oauth_errors(app: FastAPI) -> None:
-    """Answer ``OAuthError`` as RFC 6749 says, and a database outage with 503."""
+def install_oauth_errors(app: FastAPI, *, log_repeat_seconds: float) -> None:
+    """Answer ``OAuthError`` as RFC 6749 says, and a database outage with 503 on every route."""
     app.add_exception_handler(OAuthError, _oauth_error)
+    throttle = LogThrottle(log_repeat_seconds)
+
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        if not is_unavailable(error):
+            raise error  # a query that is wrong, not a database that is away: a 500, with its traceback logged
+        # What the driver said, for the operator: once per interval while an outage lasts, with a count.
+        said = first_line(error)
+        repeated = throttle.admit(said)
+        if repeated is not None:
+            logger.warning("database unavailable path=%s repeated=%d: %s", request.url.path, repeated, said)
+        return oauth_error_response(
+            OAuthError(
+                "temporarily_unavailable",
+                "The database is unavailable right now; try again later.",
+                status=503,
+                reason="database_unavailable",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        )
+
     for error_type in DATABASE_FAILURES:
-        app.add_exception_handler(error_type, _database_unavailable)
+        app.add_exception_handler(error_type, database_unavailable)
