@@ -6,13 +6,14 @@ import dataclasses
 import time
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.authenticator import Authenticator
+from {{ cookiecutter.package_name }}.dependency import has_access
 from {{ cookiecutter.package_name }}.verifier import Settings
 
-from .support import Mint, bearer
+from .support import AppFactory, Mint, bearer
 
 INVALID = 'Bearer error="invalid_token"'
 
@@ -20,6 +21,19 @@ INVALID = 'Bearer error="invalid_token"'
 def test_health_and_readiness_are_open(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json() == {"ready": True}
+
+
+def test_a_route_of_yours_reads_the_apps_settings(make_app: AppFactory, settings: Settings, mint: Mint) -> None:
+    # As the README shows: settings: Settings = request.app.state.settings
+    app = make_app()
+
+    async def audience(request: Request) -> str | None:
+        current: Settings = request.app.state.settings
+        return current.audience
+
+    app.add_api_route("/audience", audience, dependencies=[Depends(has_access)])
+    with TestClient(app) as client:
+        assert client.get("/audience", headers=bearer(mint())).json() == settings.audience
 
 
 def test_valid_token_reaches_hello(client: TestClient, mint: Mint) -> None:

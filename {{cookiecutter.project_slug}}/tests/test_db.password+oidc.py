@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, make_url, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }}.accounts import Accounts
 from {{ cookiecutter.package_name }}.current_user import CurrentUser
 from {{ cookiecutter.package_name }}.db import SchemaError, SessionDep, create_engine
@@ -178,6 +180,40 @@ def test_unreachable_database_is_one_clear_line() -> None:
     assert result.stderr.startswith("error: cannot reach the database")
     assert "secret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+NOTE_MODEL = """
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+"""
+
+
+def test_db_revision_writes_the_next_migration_for_a_change_to_the_models(tmp_path: Path) -> None:
+    # A copy of the package, so that the migration is written there and not into this project.
+    package = tmp_path / "src" / PACKAGE
+    shutil.copytree(Path({{ cookiecutter.package_name }}.__file__).parent, package)
+    env = {"PYTHONPATH": str(tmp_path / "src"), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/notes.db"}
+    refused = run_module("db", "revision", "notes table", env=env)
+    assert (refused.returncode, refused.stderr.count("\n")) == (1, 1)  # behind: upgrade first, it says
+    assert "run: python -m" in refused.stderr
+    assert run_module("db", "upgrade", env=env).returncode == 0
+    with (package / "models.py").open("a", encoding="utf-8") as models:
+        models.write(NOTE_MODEL)
+    written = run_module("db", "revision", "notes table", env=env)
+    assert written.returncode == 0, written.stderr
+    versions = sorted(path.name for path in (package / "migrations" / "versions").glob("v*.py"))
+    migration = package / "migrations" / "versions" / versions[-1]
+    assert migration.name == f"v{len(versions):04d}_notes_table.py"
+    assert str(migration) in written.stdout
+    source = migration.read_text(encoding="utf-8")
+    assert 'op.create_table(\n        "notes",' in source  # formatted as ruff formats this project
+    assert run_module("db", "check", env=env).returncode == 1  # the new migration is not applied yet
+    assert run_module("db", "upgrade", env=env).returncode == 0
+    assert run_module("db", "check", env=env).returncode == 0
 
 
 def test_replicas_that_migrate_at_once_all_succeed(postgres_server: PostgresServer) -> None:

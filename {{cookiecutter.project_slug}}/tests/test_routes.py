@@ -20,10 +20,10 @@ from {{ cookiecutter.package_name }}.dependency import has_access
 
 # Routes anyone may call: health checks for load balancers, and the API docs with their assets.
 OPEN = frozenset({"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/docs/assets", "/redoc", "/openapi.json"})
-{%- if cookiecutter.login != "none" %}
-# The login endpoints: how a caller gets a token in the first place.
-LOGIN_PATHS = "{{ '/token' if cookiecutter.login == 'password' else '/token /login /authorize' }}"
-OPEN |= frozenset(LOGIN_PATHS.split())
+{%- if cookiecutter.login == "password" %}
+OPEN |= {"/token"}  # the login endpoint: how a caller gets a token in the first place
+{%- elif cookiecutter.login == "oidc" %}
+OPEN |= {"/token", "/login", "/authorize"}  # the login endpoints: how a caller gets a token in the first place
 {%- endif %}
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 

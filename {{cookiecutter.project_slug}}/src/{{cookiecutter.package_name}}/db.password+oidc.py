@@ -3,6 +3,7 @@
 ``python -m {{ cookiecutter.package_name }}.db upgrade`` creates the tables or brings them up to date
 (Alembic ``upgrade head``, with the migrations shipped inside the package); the
 service refuses to start on a schema that is behind, and says to run it.
+``db revision MESSAGE`` writes the next migration for a change to ``models.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Annotated, Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.util.exc import CommandError
 from fastapi import Depends
 from pydantic import ValidationError
@@ -171,9 +173,40 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(_upgrade, revision)
 
 
-async def _run(command_name: str, settings: DatabaseSettings) -> int:
+def _revision(connection: Connection, message: str) -> Path:
+    """Write the next migration: what the models have that the database (at the newest revision) lacks."""
+    numbers = [int(script.revision) for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+    config = alembic_config(connection)
+    config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")  # as the shipped ones: v0001_users_and_tokens
+    written = command.revision(config, message=message, autogenerate=True, rev_id=f"{max(numbers) + 1:04d}")
+    if not isinstance(written, Script):
+        raise CommandError("alembic wrote no single migration")
+    return Path(written.path)
+
+
+async def revision(engine: AsyncEngine, message: str) -> Path:
+    """Autogenerate the next migration into ``migrations/versions``, formatted like the rest of the code."""
+    await check_schema(engine)  # compared with a database that is behind, it would repeat older migrations
+    async with engine.connect() as connection:
+        path = await connection.run_sync(_revision, message)
+    if importlib.util.find_spec("ruff") is not None:  # a dev tool: absent where the service is deployed
+        formatting = await asyncio.create_subprocess_exec(sys.executable, "-m", "ruff", "format", "--quiet", str(path))
+        await formatting.wait()
+    return path
+
+
+async def _run(args: argparse.Namespace, settings: DatabaseSettings) -> int:
+    command_name = args.command
     database = Database(settings)
     try:
+        if command_name == "revision":
+            try:
+                path = await revision(database.engine, args.message)
+            except (SchemaError, CommandError) as error:
+                print(f"error: {first_line(error)}", file=sys.stderr)
+                return 1
+            print(f"wrote {path}: read it, then run: {UPGRADE_COMMAND}")
+            return 0
         if command_name == "upgrade":
             try:
                 await upgrade(database.engine)
@@ -200,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("upgrade", help="create the tables, or bring them up to date")
     commands.add_parser("check", help="exit 1 unless the schema is up to date")
+    revising = commands.add_parser(
+        "revision", help="write the next migration, from what the models have and the database lacks"
+    )
+    revising.add_argument("message", help='what it changes, such as "notes table": its docstring and file name')
     args = parser.parse_args(argv)
     try:
         settings = DatabaseSettings()
@@ -207,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error.errors()[0]['msg']}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(args.command, settings))
+        return asyncio.run(_run(args, settings))
     except DATABASE_FAILURES as error:
         if not is_unavailable(error):
             raise
