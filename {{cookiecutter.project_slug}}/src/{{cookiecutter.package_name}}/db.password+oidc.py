@@ -208,12 +208,18 @@ async def _run(args: argparse.Namespace, settings: DatabaseSettings) -> int:
             print(f"wrote {path}: read it, then run: {UPGRADE_COMMAND}")
             return 0
         if command_name == "upgrade":
+            async with database.engine.connect() as connection:
+                before = await connection.run_sync(_current_revisions)
             try:
                 await upgrade(database.engine)
             except CommandError as error:  # such as a revision only newer code knows
                 print(f"error: {first_line(error)}", file=sys.stderr)
                 return 1
-            print("database schema is up to date")
+            async with database.engine.connect() as connection:
+                after = await connection.run_sync(_current_revisions)
+            was, now = (" ".join(sorted(revisions)) or "nothing" for revisions in (before, after))
+            done = f"upgraded from {was} to {now}" if now != was else "is up to date: nothing to do"
+            print(f"database schema {done}")
             return 0
         try:
             await check_schema(database.engine)

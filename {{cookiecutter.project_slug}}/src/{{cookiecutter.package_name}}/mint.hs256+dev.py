@@ -62,8 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
+        prefix = Settings.model_config.get("env_prefix", "")
         for error in exc.errors():
-            print(f"error: {error['msg']}", file=sys.stderr)
+            # The variable to set (AUTH_SECRET), not the field's name; a check of several fields names none.
+            variable = f"{prefix}{error['loc'][0]}".upper() + ": " if error["loc"] else ""
+            print(f"error: {variable}{error['msg']}", file=sys.stderr)
         return 2
     if args.ttl > settings.max_token_lifetime:
         limit = f"{settings.max_token_lifetime:g}"

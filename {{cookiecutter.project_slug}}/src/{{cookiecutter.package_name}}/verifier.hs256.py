@@ -15,7 +15,7 @@ from .tokens import ParsedToken, SigningKey
 
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
-GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+GENERATE_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 PLACEHOLDERS = ("change-me", "changeme", "replace-me", "secret", "your-secret")
 
 
