@@ -42,6 +42,10 @@ PIP_PATH = (Combination(),)
 # side by side fit on the 2-core machines the template's CI runs on.
 THREADS = 2
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+# The workflow's newest Python, for one login bake (the most code): what a newer Python breaks (a new
+# warning, which the tests turn into an error) shows there, not on the template's own Python.
+NEWEST_PYTHON = "3.13"
+NEWEST_PYTHON_BAKES = (Combination(login="password"),)
 # A `run:` step with no `shell:` runs as `bash -e {0}` on GitHub's Linux runners.
 STEP_SHELL = ("bash", "-e", "-c")
 # The check job's actions and what stands in for them here.
@@ -55,14 +59,14 @@ def step(folder: Path, command: str, env: Mapping[str, str]) -> str:
     return run(folder, *STEP_SHELL, command, env=env, timeout=900)
 
 
-def ci_env(runner: Path) -> dict[str, str]:
+def ci_env(runner: Path, python: str = PYTHON) -> dict[str, str]:
     """What the check job's steps see: CI=true, no AUTH_* variables, uv on PATH, one matrix Python,
     and the runner image's Chrome (see ``runner_image``).
 
-    setup-uv's ``python-version`` sets UV_PYTHON; downloads are off so that a missing interpreter
-    fails here instead of being fetched.
+    setup-uv's ``python-version`` sets UV_PYTHON (here a version, or the path of that interpreter);
+    downloads are off so that a missing interpreter fails here instead of being fetched.
     """
-    env = clean_env(CI="true", UV_PYTHON=PYTHON, UV_PYTHON_DOWNLOADS="never")
+    env = clean_env(CI="true", UV_PYTHON=python, UV_PYTHON_DOWNLOADS="never")
     env.pop("VIRTUAL_ENV", None)
     driver = shutil.which("chromedriver")
     assert driver, "chromium-driver stands in for the runner's chromedriver (.ci/run installs it)"
@@ -103,10 +107,20 @@ def fresh_clone(project: Path, folder: Path) -> Path:
     return folder
 
 
-def check_job_steps(clone: Path, env: Mapping[str, str]) -> list[str]:
+def interpreter(version: str) -> str | None:
+    """A ``python<version>`` that runs: on PATH, or one that pyenv installed (its shims may not run it)."""
+    pyenv = Path.home() / ".pyenv" / "versions"
+    candidates = [shutil.which(f"python{version}"), *sorted(map(str, pyenv.glob(f"{version}.*/bin/python{version}")))]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", ""], capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def check_job_steps(clone: Path, env: Mapping[str, str], python: str = PYTHON) -> list[str]:
     """The `run:` steps of the workflow's check job; every other step must be one this test stands in for."""
     job = yaml.safe_load((clone / ".github/workflows/ci.yml").read_text(encoding="utf-8"))["jobs"]["check"]
-    assert PYTHON in job["strategy"]["matrix"]["python-version"], "this Python is one the workflow tests"
+    assert python in job["strategy"]["matrix"]["python-version"], "this Python is one the workflow tests"
     uv_version = run(clone, "uv", "--version", env=env).split()[1]
     commands = []
     for entry in job["steps"]:
@@ -273,6 +287,10 @@ def serve_as_the_readme_says(combination: Combination, clone: Path, uv: str, env
             assert (refused.status_code, refused.headers.get("WWW-Authenticate")) == (401, "Bearer")
             hello = client.get("/hello", params={"name": "alice"}, headers={"Authorization": f"Bearer {token}"})
             assert (hello.status_code, hello.json()) == (200, "Hi alice")
+    # What all that left behind is ignored (.env, .venv, the SQLite database, caches), but for the lock
+    # file, which the README says to commit: git add -A after these steps commits no secret.
+    left = step(clone, "git status --porcelain --untracked-files=all", env).splitlines()
+    assert set(left) <= {"?? uv.lock"}, left
 
 
 def uv_path(combination: Combination, clone: Path, runner: Path) -> None:
@@ -283,6 +301,17 @@ def uv_path(combination: Combination, clone: Path, runner: Path) -> None:
     readme_says(clone, "make install")
     step(clone, "make install", user_env())
     serve_as_the_readme_says(combination, clone, "", user_env())
+
+
+def newest_python_path(clone: Path, runner: Path) -> None:
+    """The check job's steps as written, on the newest Python of the workflow's matrix."""
+    found = interpreter(NEWEST_PYTHON)
+    assert found, f"python{NEWEST_PYTHON} is needed for the workflow's other matrix leg (pyenv install {NEWEST_PYTHON})"
+    env = ci_env(runner, found)
+    for command in check_job_steps(clone, env, NEWEST_PYTHON):
+        output = step(clone, command, env)
+        assert_tools_pass(command, output, clone)
+    assert f"Python {NEWEST_PYTHON}." in step(clone, "uv run python --version", env)
 
 
 def pip_path(combination: Combination, clone: Path) -> None:
@@ -310,6 +339,9 @@ def as_cloned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[s
         for combination, project in baked.items():
             clone = fresh_clone(project, root / "uv" / combination.id)
             paths["uv", combination.id] = pool.submit(uv_path, combination, clone, runner)
+        for combination in NEWEST_PYTHON_BAKES:
+            clone = fresh_clone(baked[combination], root / "newest" / combination.id)
+            paths["newest", combination.id] = pool.submit(newest_python_path, clone, runner)
         yield paths
 
 
@@ -325,3 +357,10 @@ def test_readme_pip_path_works_in_a_fresh_clone(
     as_cloned: dict[tuple[str, str], Future[None]], combination: Combination
 ) -> None:
     as_cloned["pip", combination.id].result()
+
+
+@pytest.mark.parametrize("combination", NEWEST_PYTHON_BAKES, ids=case_id)
+def test_ci_check_job_passes_on_the_newest_python_of_the_matrix(
+    as_cloned: dict[tuple[str, str], Future[None]], combination: Combination
+) -> None:
+    as_cloned["newest", combination.id].result()
