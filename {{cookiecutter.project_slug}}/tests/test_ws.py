@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi import WebSocket
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from .support import Mint, bearer
+from {{ cookiecutter.package_name }}.dependency import Claims, receive_text_while_valid
+
+from .support import AppFactory, Mint, bearer
 
 POLICY_VIOLATION = 1008
 
@@ -51,3 +54,24 @@ def test_socket_is_closed_once_its_token_expires(client: TestClient, mint: Mint)
         assert websocket.receive_json()["hello"] == "alice"
         websocket.send_text("ping")
         assert websocket.receive() == {"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "Token expired"}
+
+
+def test_a_socket_of_yours_that_reads_through_the_helper_closes_when_its_token_expires(
+    make_app: AppFactory, mint: Mint
+) -> None:
+    app = make_app()
+
+    async def shout(websocket: WebSocket, claims: Claims) -> None:
+        await websocket.accept()
+        while True:
+            await websocket.send_text((await receive_text_while_valid(websocket, claims)).upper())
+
+    app.add_api_websocket_route("/shout", shout)
+    with TestClient(app) as client:
+        token = mint(exp=int(time.time()) + 2)
+        with client.websocket_connect("/shout", headers=bearer(token)) as websocket:
+            websocket.send_text("hi")
+            assert websocket.receive_text() == "HI"
+            # Idle past exp: closed by the helper's own deadline, with no message from the client.
+            closed = websocket.receive()
+    assert closed == {"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "Token expired"}

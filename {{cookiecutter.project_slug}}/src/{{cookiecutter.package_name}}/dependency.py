@@ -5,16 +5,20 @@ a route with ``Security(has_access, scopes=[...])``, which OpenAPI shows.
 Errors follow RFC 6750 §3: a missing token gets a bare ``Bearer`` challenge,
 a bad one ``error="invalid_token"``, a missing scope 403 ``insufficient_scope``,
 two ``Authorization`` headers 400 ``invalid_request``.
-On a WebSocket the same failures close the socket with code 1008.
+On a WebSocket the same failures close the socket with code 1008, and
+``receive_text_while_valid`` closes it once the token runs out or is revoked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
+import time
 from typing import Annotated, Any, NoReturn
 
-from fastapi import HTTPException, Security, WebSocketException, status
+from fastapi import HTTPException, Security, WebSocket, WebSocketException, status
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
@@ -136,5 +140,27 @@ def _refuse(
 
 has_access = BearerAccess()
 
+
 # What a route receives: ``claims: Claims``, or ``Annotated[TokenClaims, Security(has_access, scopes=[...])]``.
 Claims = Annotated[TokenClaims, Security(has_access)]
+
+
+async def receive_text_while_valid(websocket: WebSocket, claims: TokenClaims) -> str:
+    """The socket's next text message, while the token it was opened with is still good.
+
+    The handshake checked the token once; a socket lives on, so every WebSocket route of yours reads
+    through this: once ``exp`` passes (idle or not), or the authenticator refuses the token now (a
+    revocation), it raises ``WebSocketException``, which closes the socket with 1008 and the reason.
+    """
+    expired = WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token expired")
+    left = math.inf if claims.exp is None else claims.exp - time.time()  # no exp (dev mode): no end
+    if left <= 0:
+        raise expired
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), timeout=None if left == math.inf else left)
+    except TimeoutError:
+        raise expired from None
+    authenticator: Authenticator = websocket.app.state.authenticator
+    if authenticator.refusal_now(claims) is not None:
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token revoked")
+    return text
