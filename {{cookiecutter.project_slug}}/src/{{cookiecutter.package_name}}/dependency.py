@@ -149,8 +149,9 @@ async def receive_text_while_valid(websocket: WebSocket, claims: TokenClaims) ->
     """The socket's next text message, while the token it was opened with is still good.
 
     The handshake checked the token once; a socket lives on, so every WebSocket route of yours reads
-    through this: once ``exp`` passes (idle or not), or the authenticator refuses the token now (a
-    revocation), it raises ``WebSocketException``, which closes the socket with 1008 and the reason.
+    through this: once ``exp`` passes (idle or not), or the authenticator refuses the token now
+    (``Authenticator.refusal_now``), it raises ``WebSocketException``, which closes the socket with
+    1008 and the reason.
     """
     expired = WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token expired")
     left = math.inf if claims.exp is None else claims.exp - time.time()  # no exp (dev mode): no end
