@@ -153,14 +153,13 @@ async def receive_text_while_valid(websocket: WebSocket, claims: TokenClaims) ->
     (``Authenticator.refusal_now``), it raises ``WebSocketException``, which closes the socket with
     1008 and the reason.
     """
-    expired = WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token expired")
     left = math.inf if claims.exp is None else claims.exp - time.time()  # no exp (dev mode): no end
-    if left <= 0:
-        raise expired
     try:
+        if left <= 0:
+            raise TimeoutError  # noqa: TRY301 - handled just below, as a timeout that already ran out
         text = await asyncio.wait_for(websocket.receive_text(), timeout=None if left == math.inf else left)
     except TimeoutError:
-        raise expired from None
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token expired") from None
     authenticator: Authenticator = websocket.app.state.authenticator
     if authenticator.refusal_now(claims) is not None:
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token revoked")

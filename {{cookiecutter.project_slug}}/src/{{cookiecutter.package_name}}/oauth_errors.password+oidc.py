@@ -49,6 +49,17 @@ def invalid_grant(reason: str) -> OAuthError:
     return OAuthError("invalid_grant", "The credentials or the refresh token are not valid.", reason=reason)
 
 
+def unavailable(what: str, reason: str, retry_after: int = RETRY_AFTER_SECONDS) -> OAuthError:
+    """503 ``temporarily_unavailable``: ``what`` (the database, the provider) cannot serve now; try later."""
+    return OAuthError(
+        "temporarily_unavailable",
+        f"{what} unavailable right now; try again later.",
+        status=503,
+        reason=reason,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def oauth_error_response(error: OAuthError) -> JSONResponse:
     body = {"error": error.error}
     if error.description:
@@ -93,15 +104,7 @@ def install_oauth_errors(app: FastAPI, *, log_repeat_seconds: float) -> None:
         repeated = throttle.admit(said)
         if repeated is not None:
             logger.warning("database unavailable path=%s repeated=%d: %s", request.url.path, repeated, said)
-        return oauth_error_response(
-            OAuthError(
-                "temporarily_unavailable",
-                "The database is unavailable right now; try again later.",
-                status=503,
-                reason="database_unavailable",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        )
+        return oauth_error_response(unavailable("The database is", "database_unavailable"))
 
     for error_type in DATABASE_FAILURES:
         app.add_exception_handler(error_type, database_unavailable)

@@ -16,7 +16,7 @@ import time
 from typing import NoReturn
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,14 +116,8 @@ class Sessions:
         (``end_user_sessions``). No flush first: a rehashed password is written under the lock only.
         """
         with db.no_autoflush:
-            held = await db.execute(
-                update(User)
-                .where(User.id == user.id, User.not_before == user.not_before, User.disabled.is_(False))
-                .values(not_before=User.not_before)
-                .returning(User.id)
-                .execution_options(synchronize_session=False)
-            )
-        if held.one_or_none() is None:
+            held = await lock_user_row(db, user.id, User.not_before == user.not_before, User.disabled.is_(False))
+        if not held:
             await db.rollback()
             raise invalid_grant("user_changed_during_login")
 
@@ -242,12 +236,7 @@ async def end_user_sessions(db: AsyncSession, user: User) -> None:
     """
     # Lock the row first (a login holding it commits before this goes on: Sessions._hold_unchanged), then
     # take the time, so that every token issued before the revocation is dated before not_before.
-    await db.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(not_before=User.not_before)
-        .execution_options(synchronize_session=False)
-    )
+    await lock_user_row(db, user.id)
     now = int(time.time())
     # The next second: tokens issued in this one, before the revocation, are refused too.
     user.not_before = now + 1
@@ -257,3 +246,19 @@ async def end_user_sessions(db: AsyncSession, user: User) -> None:
         .values(revoked_at=now)
     )
     await announce(db, {"user": user.id, "not_before": user.not_before})
+
+
+async def lock_user_row(db: AsyncSession, user_id: str, *conditions: ColumnElement[bool]) -> bool:
+    """Lock a user's row until the commit, if it meets ``conditions``; whether it did.
+
+    A write that changes nothing: PostgreSQL locks the row, SQLite the database, where a ``SELECT``
+    would lock nothing on SQLite.
+    """
+    locked = await db.execute(
+        update(User)
+        .where(User.id == user_id, *conditions)
+        .values(not_before=User.not_before)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    return locked.one_or_none() is not None

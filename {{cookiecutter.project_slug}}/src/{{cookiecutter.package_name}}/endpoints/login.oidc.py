@@ -28,7 +28,7 @@ from ..login_transactions import (
     set_binding_cookie,
     take_transaction,
 )
-from ..oauth_errors import NO_STORE, OAuthError, OAuthRoute, invalid_grant
+from ..oauth_errors import NO_STORE, OAuthError, OAuthRoute, invalid_grant, unavailable
 from ..oidc_client import OidcClient
 from ..oidc_settings import Settings
 from ..sessions import Sessions, TokenResponse
@@ -50,17 +50,6 @@ class AuthorizationResponse(BaseModel):
 
     code: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
     state: str = Field(min_length=1, max_length=MAX_PARAM_LENGTH)
-
-
-def _unavailable(reason: str, retry_after: int) -> OAuthError:
-    """The provider cannot be reached or answered wrongly: 503, and the login can be tried again later."""
-    return OAuthError(
-        "temporarily_unavailable",
-        "Logins are unavailable right now; try again later.",
-        status=503,
-        reason=reason,
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -97,7 +86,7 @@ async def start_login(request: Request, response: Response, db: SessionDep) -> L
             state=transaction.state, nonce=transaction.nonce, code_challenge=transaction.code_challenge
         )
     except ProviderUnavailableError as exc:
-        raise _unavailable(exc.reason, exc.retry_after) from None
+        raise unavailable("Logins are", exc.reason, exc.retry_after) from None
     await save_transaction(db, transaction)
     set_binding_cookie(response, transaction.binding, secure=settings.login_cookie_secure)
     response.headers.update(NO_STORE)
@@ -119,7 +108,7 @@ async def _finish_login(request: Request, response: Response, db: SessionDep, co
     except LoginRefusedError as exc:
         raise invalid_grant(exc.reason) from None
     except ProviderUnavailableError as exc:
-        raise _unavailable(exc.reason, exc.retry_after) from None
+        raise unavailable("Logins are", exc.reason, exc.retry_after) from None
     try:
         user = await user_for(db, identity, new_user_scopes=" ".join(settings.login_new_user_scopes))
     except LookupError as exc:  # the user was deleted while logging in
