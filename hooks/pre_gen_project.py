@@ -22,6 +22,9 @@ ENTRA_MULTI_TENANT = ("organizations", "common")
 KEYCLOAK_REALM = re.compile(r"/realms/[^/?#]+/?$")
 COGNITO_POOL = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d_[A-Za-z0-9]+")
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+# What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
+# name cookiecutter can create (an empty slug would name the output folder itself), refused below.
+NO_SLUG = "_"
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 HOST_CHARACTERS = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")  # a name or an address; IPv6 without brackets
@@ -141,6 +144,8 @@ def validate(answers: Mapping[str, str]) -> str | None:
     for field in VERBATIM_FIELDS:
         if error := check_verbatim(field, answers.get(field, "")):
             return error
+    if answers["project_slug"] == NO_SLUG:
+        return f"project_name {answers['project_name']!r} has no letter or digit to make project_slug from"
     if error := check_slug(answers["project_slug"]) or check_package(answers["package_name"]):
         return error
     issuer, jwks_url = answers["jwt_issuer"].strip(), answers["jwks_url"].strip()

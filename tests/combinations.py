@@ -98,6 +98,7 @@ REFUSED = (
     Refusal({"package_name": "fastapi"}, "shadow"),
     Refusal({"package_name": "json"}, "shadow"),
     Refusal({"project_name": "123"}, "project_slug"),
+    Refusal({"project_name": "!!!"}, "no letter or digit to make project_slug from"),
     Refusal({"description": "two\nlines"}, "single line"),
     Refusal({"project_name": 'Say "hi"'}, "quote"),
     Refusal({"jwt_audience": ""}, "jwt_audience"),

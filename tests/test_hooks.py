@@ -102,6 +102,26 @@ def test_the_cli_prints_the_error_line_first_and_writes_nothing(tmp_path: Path) 
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("name", ["!!!", "", "-"])
+def test_a_name_without_a_slug_gets_its_error_line_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    """Without a letter or digit the slug would be empty, and cookiecutter would name the output folder itself."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE)]
+    command.append(f"project_name={name}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] in {
+        f"ERROR: project_name {name!r} has no letter or digit to make project_slug from",
+        "ERROR: project_name must not be empty",
+    }
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_long_name_gets_a_slug_cut_at_a_word() -> None:
+    answers = rendered({"project_name": "Inventory Service " * 20})
+    assert answers["project_slug"] == "inventory-service-inventory-service-inventory-service-inventory"
+    assert pre_gen.validate(answers) is None
+
+
 def test_jwks_url_alone_is_enough_but_not_neither() -> None:
     assert pre_gen.validate({**GOOD, "jwt_issuer": "", "jwks_url": ""}) is not None
 
