@@ -33,6 +33,10 @@ from .presentation import credentials
 logger = logging.getLogger(__name__)
 # Where a request's verified (scheme, claims) are kept for the rest of the request.
 VERIFIED = f"{__name__}.verified"
+NO_AUTHENTICATOR = (
+    "has_access guards a route of an app that create_app() did not build; "
+    "a FastAPI app mounted on the service must share its state first: sub_app.state = app.state"
+)
 
 
 def _log(level: int, decision: str, reason: str, sub: str | None = None, throttle: LogThrottle | None = None) -> None:
@@ -78,7 +82,7 @@ class BearerAccess(SecurityBase):
         # A route with scopes runs this twice (router guard, then Security): the second run reuses the first.
         verified: tuple[str, TokenClaims] | None = scope.get(VERIFIED)
         if verified is None:
-            authenticator = self._authenticator(scope["app"])
+            authenticator = self.authenticator_of(scope["app"])
             presentation = authenticator.presentation
             try:
                 found = credentials(scope)
@@ -103,7 +107,7 @@ class BearerAccess(SecurityBase):
                 _log(logging.DEBUG, "granted", "valid_token", claims.sub)
         scheme, claims = verified
         if required.scopes and not claims.scopes.issuperset(required.scopes):
-            authenticator = self._authenticator(scope["app"])
+            authenticator = self.authenticator_of(scope["app"])
             _log(logging.INFO, "denied", "insufficient_scope", claims.sub, authenticator.log_throttle)
             challenge = authenticator.presentation.challenge(
                 scheme, "insufficient_scope", " ".join(sorted(required.scopes))
@@ -111,12 +115,14 @@ class BearerAccess(SecurityBase):
             _deny(conn, 403, "Insufficient scope", {"WWW-Authenticate": challenge})
         return claims
 
-    def _authenticator(self, app: Any) -> Authenticator:
+    def authenticator_of(self, app: Any) -> Authenticator:
         """The authenticator ``create_app`` gave ``app``, remembered for the next request to the same app."""
         served, authenticator = self._served
         if served is app and authenticator is not None:
             return authenticator
-        found: Authenticator = app.state.authenticator
+        found: Authenticator | None = getattr(app.state, "authenticator", None)
+        if found is None:
+            raise RuntimeError(NO_AUTHENTICATOR)
         self._served = (app, found)
         return found
 
@@ -160,7 +166,7 @@ async def receive_text_while_valid(websocket: WebSocket, claims: TokenClaims) ->
         text = await asyncio.wait_for(websocket.receive_text(), timeout=None if left == math.inf else left)
     except TimeoutError:
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token expired") from None
-    authenticator: Authenticator = websocket.app.state.authenticator
+    authenticator = has_access.authenticator_of(websocket.scope["app"])
     if authenticator.refusal_now(claims) is not None:
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="Token revoked")
     return text
