@@ -1,9 +1,14 @@
 """The JWS wire format: parse, verify and sign compact JWTs. The only module that imports python-jose.
 
+{% if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" -%}
 python-jose is used for what it does well: building key objects and checking
 signatures. It knows RS*, ES* and HS* only, so PS256/PS384/PS512 (RSASSA-PSS)
 and EdDSA (Ed25519) are checked here with ``cryptography`` directly, behind a
 key class that verifies like python-jose's. Everything python-jose is lax about
+{%- else -%}
+python-jose is used for what it does well: building the HMAC key, which
+refuses a PEM or SSH key passed as a secret. Everything python-jose is lax about
+{%- endif %}
 is done here, strictly and up front: the token's shape, its base64url spelling,
 its JSON and its header, ``typ`` included. What the claims must say is
 ``claims.py``'s business. Each failure raises ``InvalidTokenError`` with a
@@ -21,12 +26,20 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+{% if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" -%}
 from cryptography.exceptions import InvalidSignature
+{% endif -%}
 from cryptography.hazmat.primitives import hashes
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+{%- endif %}
 from jose.backends.base import Key
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 from jose.backends.cryptography_backend import CryptographyECKey, CryptographyHMACKey, CryptographyRSAKey
+{%- else %}
+from jose.backends.cryptography_backend import CryptographyHMACKey
+{%- endif %}
 from jose.exceptions import JOSEError
 
 from .errors import InvalidTokenError
@@ -52,15 +65,19 @@ AT_JWT_ONLY: frozenset[str | None] = frozenset({AT_JWT})
 ACCESS_TOKEN_TYPES: frozenset[str | None] = frozenset({AT_JWT, "jwt", None})
 # The hash each family of algorithms names in its last three digits (RFC 7518 §3.1).
 SHA_BY_SIZE: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 # What python-jose cannot verify, verified with cryptography directly.
 PSS_HASHES = {f"PS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 EDDSA = "EdDSA"
+{%- endif %}
 # What python-jose builds keys for, verified here without its per-call overhead.
 HMAC_DIGESTS = {f"HS{size}": f"sha{size}" for size in SHA_BY_SIZE}
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 PKCS1_HASHES = {f"RS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 ECDSA_HASHES = {f"ES{size}": sha for size, sha in SHA_BY_SIZE.items()}
 # The members of a JWK that hold key material (RFC 7518 §6): base64url strings, or the key is refused.
 JWK_KEY_MEMBERS = frozenset({"n", "e", "x", "y", "crv", "k", "d", "p", "q", "dp", "dq", "qi"})
+{%- endif %}
 
 
 class ParsedToken(NamedTuple):
@@ -247,29 +264,19 @@ def parse(
 
 def verify_signature(token: ParsedToken, key: SigningKey) -> None:
     """Check the signature with a prebuilt key object; the key decides the algorithm.
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 
     python-jose's keys answer False for a bad signature; the keys below, built on ``cryptography``,
     let its ``InvalidSignature`` through, and it is caught here, once for all of them.
     """
+{%- else %}"""
+{%- endif %}
     try:
         valid = key.verify(token.signing_input, token.signature)
-    except (InvalidSignature, JOSEError, ValueError, TypeError):
+    except ({% if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}InvalidSignature, {% endif %}JOSEError, ValueError, TypeError):
         valid = False
     if not valid:
         raise InvalidTokenError("bad_signature")
-
-
-class PssKey(Key):
-    """An RSA public key that verifies one PS* algorithm: RSASSA-PSS, MGF1, salt as long as the hash (RFC 7518 §3.5)."""
-
-    def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
-        self._key = key
-        self._hash = PSS_HASHES[algorithm]()
-        self._padding = padding.PSS(mgf=padding.MGF1(self._hash), salt_length=self._hash.digest_size)
-
-    def verify(self, msg: bytes, sig: bytes) -> bool:
-        self._key.verify(sig, msg, self._padding, self._hash)
-        return True
 
 
 class HmacKey(CryptographyHMACKey):
@@ -287,6 +294,22 @@ class HmacKey(CryptographyHMACKey):
         mac = self._keyed.copy()
         mac.update(msg)
         return hmac.compare_digest(mac.digest(), sig)
+
+
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
+
+
+class PssKey(Key):
+    """An RSA public key that verifies one PS* algorithm: RSASSA-PSS, MGF1, salt as long as the hash (RFC 7518 §3.5)."""
+
+    def __init__(self, key: rsa.RSAPublicKey, algorithm: str) -> None:
+        self._key = key
+        self._hash = PSS_HASHES[algorithm]()
+        self._padding = padding.PSS(mgf=padding.MGF1(self._hash), salt_length=self._hash.digest_size)
+
+    def verify(self, msg: bytes, sig: bytes) -> bool:
+        self._key.verify(sig, msg, self._padding, self._hash)
+        return True
 
 
 class RsaKey(CryptographyRSAKey):
@@ -364,10 +387,12 @@ def _public_key(jwk_dict: str | bytes | dict[str, Any], alg: str) -> SigningKey:
         raise ValueError(f"{alg} needs an RSA key")
     exponent, modulus = (int.from_bytes(_jwk_bytes(jwk_dict, name), "big") for name in ("e", "n"))
     return PssKey(rsa.RSAPublicNumbers(exponent, modulus).public_key(), alg)
+{%- endif %}
 
 
 def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
     """Build a key object once, for one algorithm; raises ValueError on bad material.
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 
     PS* and EdDSA keys are public JWKs only: the service verifies them, it never signs with them.
     """
@@ -385,6 +410,11 @@ def load_key(material: str | bytes | dict[str, Any], alg: str) -> SigningKey:
             return RsaKey(material, alg)
         if alg in ECDSA_HASHES:
             return EcKey(material, alg)
+{%- else %}"""
+    try:
+        if alg in HMAC_DIGESTS:
+            return HmacKey(material, alg)
+{%- endif %}
     except (JOSEError, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise ValueError(f"unusable {alg} key: {exc}") from None
     raise ValueError(f"unusable {alg} key: no such algorithm")
