@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
 
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
+from {{ cookiecutter.package_name }}.passwords import SERVICE_NAME
 
 from .fixtures import BACKENDS
 from .live import Cli
@@ -47,8 +49,14 @@ def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
     [
         ("short", "at least 12 characters"),
         ("alice-the-user", "must not be the username"),
+        ("Alice_The_User_1984", "must not be the username, with or without digits and marks"),
+        (f"{SERVICE_NAME} 2026 !!! ###", "must not be the service's name"),
+        ("Password2026!", "must not be a common word with digits and marks around it"),
+        ("#1 Welcome 2026#", "must not be a common word"),
         (" " * 12, "one or two characters repeated"),
         ("abababababab", "one or two characters repeated"),
+        ("1234567890123", "must not count up or down"),
+        ("ZYXWVUTSRQPO", "must not count up or down"),
     ],
 )
 def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, message: str) -> None:
@@ -57,6 +65,25 @@ def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, messa
     assert err.count("\n") == 1
     assert err.startswith("error: ")
     assert message in err
+
+
+def test_a_password_in_the_blocklist_file_is_refused_whatever_its_case(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocklist = tmp_path / "breached.txt"
+    blocklist.write_text("first-breached-password\nTr0ub4dor&3-horse\r\n", encoding="utf-8")
+    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(blocklist))
+    status, _, err = cli("create", "alice", "--password-stdin", stdin="tr0ub4dor&3-HORSE\n")
+    assert (status, err) == (1, "error: the password is in the blocklist (breached.txt): it is known to guessers\n")
+    assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+
+
+def test_a_blocklist_file_that_is_not_there_stops_the_command(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(tmp_path / "missing.txt"))
+    status, _, err = cli("create", "alice", "--password-stdin", stdin=PASSWORD)
+    assert (status, err) == (2, "error: setting password_blocklist_file: Path does not point to a file\n")
 
 
 def test_a_second_user_of_the_same_name_is_refused(cli: Cli) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, FilePath
 
 from .login_settings import DatabaseSettings, LoginSettings
 
@@ -15,6 +15,11 @@ class PasswordRules(DatabaseSettings):
     """
 
     password_min_length: int = Field(default=12, ge=8, le=128, description="Shorter passwords are refused.")
+    password_blocklist_file: FilePath | None = Field(
+        default=None,
+        description="A text file of refused passwords, one per line (such as a list of breached ones); "
+        "compared regardless of case.",
+    )
 
 
 class Settings(LoginSettings, PasswordRules):

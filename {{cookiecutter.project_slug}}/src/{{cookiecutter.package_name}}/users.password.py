@@ -1,6 +1,7 @@
-"""Manage users: ``python -m {{ cookiecutter.package_name }}.users create|set-password|disable|enable|revoke|set-scopes|list``.
+"""Manage users: ``python -m {{ cookiecutter.package_name }}.users COMMAND``.
 
-Passwords are read from a prompt that does not echo, or from one line of
+The commands: create, set-password, disable, enable, revoke, set-scopes and
+list. Passwords are read from a prompt that does not echo, or from one line of
 standard input with ``--password-stdin``; never from the command line, which
 other users of the machine can see. NAME is the username (or the user's id).
 The commands a password login shares with others live in ``user_admin.py``.
@@ -38,7 +39,9 @@ def read_password(args: argparse.Namespace) -> str:
 
 async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, username: str) -> str:
     password = read_password(args)
-    problem = password_problem(password, username, min_length=settings.password_min_length)
+    problem = password_problem(
+        password, username, min_length=settings.password_min_length, blocklist=settings.password_blocklist_file
+    )
     if problem:
         raise RefusedError(problem)
     return await hash_password(password)
