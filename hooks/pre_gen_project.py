@@ -22,6 +22,10 @@ ENTRA_MULTI_TENANT = ("organizations", "common")
 KEYCLOAK_REALM = re.compile(r"/realms/[^/?#]+/?$")
 COGNITO_POOL = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-\d_[A-Za-z0-9]+")
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+# The longest slug (and so package name) and project name whose lines in the baked code stay within
+# ruff's 120 columns: both are pasted into docstrings, imports and strings.
+MAX_SLUG_LENGTH = 32
+MAX_NAME_LENGTH = 100
 # What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
 # name cookiecutter can create (an empty slug would name the output folder itself), refused below.
 NO_SLUG = "_"
@@ -54,9 +58,11 @@ NOT_VERBATIM = ('"', "\\", "#")
 
 def check_slug(slug: str) -> str | None:
     """The slug names the folder and the distribution: kebab-case ASCII."""
-    if SLUG.fullmatch(slug):
-        return None
-    return f"project_slug {slug!r} must be kebab-case: lower-case letters and digits, starting with a letter"
+    if not SLUG.fullmatch(slug):
+        return f"project_slug {slug!r} must be kebab-case: lower-case letters and digits, starting with a letter"
+    if len(slug) > MAX_SLUG_LENGTH:
+        return f"project_slug {slug!r} is {len(slug)} characters long: at most {MAX_SLUG_LENGTH}"
+    return None
 
 
 def check_package(name: str) -> str | None:
@@ -136,6 +142,8 @@ def validate(answers: Mapping[str, str]) -> str | None:
         return f"login={login} issues the service's own HS256 tokens: it needs auth_mode=hs256, not {mode}"
     if not answers["project_name"].strip():
         return "project_name must not be empty"
+    if len(answers["project_name"]) > MAX_NAME_LENGTH:
+        return f"project_name is {len(answers['project_name'])} characters long: at most {MAX_NAME_LENGTH}"
     if any(ch in answers["project_name"] for ch in '"\\'):
         return "project_name must not contain a double quote or a backslash"
     for field in SINGLE_LINE_FIELDS:

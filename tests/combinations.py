@@ -99,6 +99,8 @@ REFUSED = (
     Refusal({"package_name": "json"}, "shadow"),
     Refusal({"project_name": "123"}, "project_slug"),
     Refusal({"project_name": "!!!"}, "no letter or digit to make project_slug from"),
+    Refusal({"project_name": "N" * 101}, "project_name is 101 characters long: at most 100"),
+    Refusal({"project_slug": "a" * 33}, "is 33 characters long: at most 32"),
     Refusal({"description": "two\nlines"}, "single line"),
     Refusal({"project_name": 'Say "hi"'}, "quote"),
     Refusal({"jwt_audience": ""}, "jwt_audience"),

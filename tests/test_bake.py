@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,9 @@ AWKWARD_NAMES = {
     "x": ("x", "x"),
     "My-API 2": ("my-api-2", "my_api_2"),
 }
+# The longest answers the hook allows: every line of code they are pasted into must still fit in 120 columns.
+LONGEST_NAME = ("Northern Region Inventory and Fulfilment Service " * 3)[:100]
+LONGEST_SLUG = "northern-region-inventory-fulfil"
 # Login bakes hold more (test_a_login_bake_holds_the_database_and_session_code).
 WITHOUT_LOGIN = [combination for combination in SUPPORTED if combination.login == DEFAULT_LOGIN]
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -154,6 +159,18 @@ def test_awkward_project_names_give_valid_slug_and_package(cookies: Cookies, nam
     assert project.name == slug
     assert (project / "src" / package / "main.py").is_file()
     assert f'title="{name}"' in (project / "src" / package / "main.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_the_longest_names_allowed_bake_code_that_ruff_passes(cookies: Cookies, combination: Combination) -> None:
+    assert (len(LONGEST_NAME), len(LONGEST_SLUG)) == (100, 32)  # the limits of hooks/pre_gen_project.py
+    project = bake_ok(cookies, **combination.answers(), project_name=LONGEST_NAME, project_slug=LONGEST_SLUG)
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [ruff, *command, "src", "tests"], cwd=project, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
 
 
 def test_hs256_writes_a_fresh_private_secret(cookies: Cookies) -> None:

@@ -117,8 +117,8 @@ def test_a_name_without_a_slug_gets_its_error_line_and_writes_nothing(tmp_path: 
 
 
 def test_a_long_name_gets_a_slug_cut_at_a_word() -> None:
-    answers = rendered({"project_name": "Inventory Service " * 20})
-    assert answers["project_slug"] == "inventory-service-inventory-service-inventory-service-inventory"
+    answers = rendered({"project_name": "Inventory Service " * 5})
+    assert answers["project_slug"] == "inventory-service-inventory"
     assert pre_gen.validate(answers) is None
 
 

@@ -79,7 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await verifier.aclose()
 
     # /docs and /redoc come last, from install_docs(): served from local assets, not from a CDN.
-    app = FastAPI(title="{{ cookiecutter.project_name }}", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="{{ cookiecutter.project_name }}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
 {%- if cookiecutter.auth_mode == "jwks" %}
     app.state.authenticator = Authenticator(settings, verifier, DpopPresentation(settings))
