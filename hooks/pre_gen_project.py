@@ -10,6 +10,7 @@ import json
 import keyword
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # The longest slug (and so package name) and project name whose lines in the baked code stay within
 # ruff's 120 columns: both are pasted into docstrings, imports and strings.
 MAX_SLUG_LENGTH = 32
-MAX_NAME_LENGTH = 100
+MAX_NAME_COLUMNS = 100
 # What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
 # name cookiecutter can create (an empty slug would name the output folder itself), refused below.
 NO_SLUG = "_"
@@ -54,6 +55,11 @@ SINGLE_LINE_FIELDS = (
 # no whitespace around them (which a check of the stripped value would let through).
 VERBATIM_FIELDS = ("idp_tenant", "jwt_issuer", "jwt_audience", "jwks_url")
 NOT_VERBATIM = ('"', "\\", "#")
+
+
+def columns(text: str) -> int:
+    """How wide ``text`` is, as ruff counts a line: East Asian wide and fullwidth characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(character) in {"W", "F"} else 1 for character in text)
 
 
 def check_slug(slug: str) -> str | None:
@@ -142,8 +148,8 @@ def validate(answers: Mapping[str, str]) -> str | None:
         return f"login={login} issues the service's own HS256 tokens: it needs auth_mode=hs256, not {mode}"
     if not answers["project_name"].strip():
         return "project_name must not be empty"
-    if len(answers["project_name"]) > MAX_NAME_LENGTH:
-        return f"project_name is {len(answers['project_name'])} characters long: at most {MAX_NAME_LENGTH}"
+    if (width := columns(answers["project_name"])) > MAX_NAME_COLUMNS:
+        return f"project_name is {width} columns wide: at most {MAX_NAME_COLUMNS} (a wide character takes two)"
     if any(ch in answers["project_name"] for ch in '"\\'):
         return "project_name must not contain a double quote or a backslash"
     for field in SINGLE_LINE_FIELDS:

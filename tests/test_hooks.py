@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
-from .baked import TEMPLATE
+from .baked import TEMPLATE, load_hook
 from .combinations import LOGINS, MODES, PRESETS, REFUSED, SUPPORTED, Combination, Refusal, case_id
-
-
-def load_hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
