@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from {{ cookiecutter.package_name }} import passwords
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
-from {{ cookiecutter.package_name }}.passwords import SERVICE_NAME
 
 from .fixtures import BACKENDS
 from .live import Cli
@@ -50,7 +50,7 @@ def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
         ("short", "at least 12 characters"),
         ("alice-the-user", "must not be the username"),
         ("Alice_The_User_1984", "must not be the username, with or without digits and marks"),
-        (f"{SERVICE_NAME} 2026 !!! ###", "must not be the service's name"),
+        (f"{passwords.SERVICE_NAME} 2026 !!! ###", "must not be the service's name"),
         ("Password2026!", "must not be a common word with digits and marks around it"),
         ("#1 Welcome 2026#", "must not be a common word"),
         (" " * 12, "one or two characters repeated"),
@@ -76,6 +76,21 @@ def test_a_password_in_the_blocklist_file_is_refused_whatever_its_case(
     status, _, err = cli("create", "alice", "--password-stdin", stdin="tr0ub4dor&3-HORSE\n")
     assert (status, err) == (1, "error: the password is in the blocklist (breached.txt): it is known to guessers\n")
     assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
+
+
+def test_a_blocklist_file_that_cannot_be_read_stops_the_command_with_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocklist = tmp_path / "breached.txt"
+    blocklist.write_text("first-breached-password\n", encoding="utf-8")
+    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(blocklist))
+
+    def unreadable(password: str, path: Path) -> bool:  # as for a file only root may read
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(passwords, "is_blocklisted", unreadable)
+    status, _, err = cli("create", "alice", "--password-stdin", stdin=PASSWORD)
+    assert (status, err) == (1, f"error: cannot read AUTH_PASSWORD_BLOCKLIST_FILE {blocklist}: Permission denied\n")
 
 
 def test_a_blocklist_file_that_is_not_there_stops_the_command(

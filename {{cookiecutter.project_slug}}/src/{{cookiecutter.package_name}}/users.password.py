@@ -39,9 +39,11 @@ def read_password(args: argparse.Namespace) -> str:
 
 async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, username: str) -> str:
     password = read_password(args)
-    problem = password_problem(
-        password, username, min_length=settings.password_min_length, blocklist=settings.password_blocklist_file
-    )
+    blocklist = settings.password_blocklist_file
+    try:
+        problem = password_problem(password, username, min_length=settings.password_min_length, blocklist=blocklist)
+    except OSError as error:
+        raise RefusedError(f"cannot read AUTH_PASSWORD_BLOCKLIST_FILE {blocklist}: {error.strerror}") from None
     if problem:
         raise RefusedError(problem)
     return await hash_password(password)
