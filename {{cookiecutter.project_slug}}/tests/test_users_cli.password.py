@@ -67,24 +67,24 @@ def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, messa
     assert message in err
 
 
-def test_a_password_in_the_blocklist_file_is_refused_whatever_its_case(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    blocklist = tmp_path / "breached.txt"
-    blocklist.write_text("first-breached-password\nTr0ub4dor&3-horse\r\n", encoding="utf-8")
-    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(blocklist))
+@pytest.fixture
+def blocklist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A blocklist file of two passwords (the second with a CRLF line end), named by the environment."""
+    path = tmp_path / "breached.txt"
+    path.write_text("first-breached-password\nTr0ub4dor&3-horse\r\n", encoding="utf-8")
+    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(path))
+    return path
+
+
+def test_a_password_in_the_blocklist_file_is_refused_whatever_its_case(cli: Cli, blocklist: Path) -> None:
     status, _, err = cli("create", "alice", "--password-stdin", stdin="tr0ub4dor&3-HORSE\n")
     assert (status, err) == (1, "error: the password is in the blocklist (breached.txt): it is known to guessers\n")
     assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
 
 
 def test_a_blocklist_file_that_cannot_be_read_stops_the_command_with_one_line(
-    cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli: Cli, blocklist: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blocklist = tmp_path / "breached.txt"
-    blocklist.write_text("first-breached-password\n", encoding="utf-8")
-    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(blocklist))
-
     def unreadable(password: str, path: Path) -> bool:  # as for a file only root may read
         raise PermissionError(13, "Permission denied", str(path))
 
