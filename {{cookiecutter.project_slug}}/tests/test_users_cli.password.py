@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import passwords
 from {{ cookiecutter.package_name }}.main import create_app
@@ -47,7 +48,8 @@ def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("short", "at least 12 characters"),
+        ("short", "must be 12 to 1024 characters long"),
+        ("x" * 1025, "must be 12 to 1024 characters long"),
         ("alice-the-user", "must not be the username"),
         ("Alice_The_User_1984", "must not be the username, with or without digits and marks"),
         (f"{passwords.SERVICE_NAME} 2026 !!! ###", "must not be the service's name"),
@@ -65,6 +67,38 @@ def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, messa
     assert err.count("\n") == 1
     assert err.startswith("error: ")
     assert message in err
+
+
+# What guessers try first, dressed up: each needs too little of its own once the guessable parts are out.
+DRESSED_UP = [
+    ("1234567890123!", "bob"),
+    ("1-2-3-4-5-6-7-8", "bob"),
+    ("abcdefghijklm1", "bob"),
+    ("abcabcabcabc", "bob"),
+    ("123123123123", "bob"),
+    ("aaaaaaaaaa12", "bob"),
+    ("passwordpassword", "bob"),
+    ("Password Password", "bob"),
+    ("P@ssw0rd2024!", "bob"),
+    ("@lice-the-u$er-2024", "alice-the-user"),
+    ("20240101!!!!", "20240101"),
+    ("Letmein-letmein-1", "bob"),
+]
+# Passphrases and random strings of one's own, which must pass.
+OWN = ["correct horse battery staple", "another long password", "Tr0ub4dor&3-horse-Zebra", "839201746582"]
+OWN += ["Rosemary-Street-123-Leeds", "ψυχή και σώμα 2024", "MyDogRex-walks-at-7am"]
+
+
+@pytest.mark.parametrize(("password", "username"), DRESSED_UP)
+def test_guessable_passwords_dressed_up_with_digits_marks_or_repeats_are_refused(
+    backend: str, password: str, username: str
+) -> None:
+    assert passwords.password_problem(password, username, min_length=12) is not None
+
+
+@pytest.mark.parametrize("password", OWN)
+def test_passphrases_and_random_passwords_of_ones_own_pass(backend: str, password: str) -> None:
+    assert passwords.password_problem(password, "bob", min_length=12) is None
 
 
 @pytest.fixture
@@ -93,12 +127,18 @@ def test_a_blocklist_file_that_cannot_be_read_stops_the_command_with_one_line(
     assert (status, err) == (1, f"error: cannot read AUTH_PASSWORD_BLOCKLIST_FILE {blocklist}: Permission denied\n")
 
 
-def test_a_blocklist_file_that_is_not_there_stops_the_command(
+def test_a_blocklist_file_that_is_not_there_stops_the_command_but_not_the_service(
     cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(tmp_path / "missing.txt"))
+    missing = tmp_path / "missing.txt"
+    monkeypatch.setenv("AUTH_PASSWORD_BLOCKLIST_FILE", str(missing))
     status, _, err = cli("create", "alice", "--password-stdin", stdin=PASSWORD)
-    assert (status, err) == (2, "error: setting password_blocklist_file: Path does not point to a file\n")
+    assert (status, err) == (
+        1,
+        f"error: cannot read AUTH_PASSWORD_BLOCKLIST_FILE {missing}: No such file or directory\n",
+    )
+    with TestClient(create_app()) as client:  # the service reads no blocklist: it starts all the same
+        assert client.get("/health").status_code == 200
 
 
 def test_a_second_user_of_the_same_name_is_refused(cli: Cli) -> None:

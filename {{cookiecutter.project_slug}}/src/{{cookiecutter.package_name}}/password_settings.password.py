@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, FilePath
+from pathlib import Path
+
+from pydantic import Field
 
 from .login_settings import DatabaseSettings, LoginSettings
 
@@ -15,7 +17,8 @@ class PasswordRules(DatabaseSettings):
     """
 
     password_min_length: int = Field(default=12, ge=8, le=128, description="Shorter passwords are refused.")
-    password_blocklist_file: FilePath | None = Field(
+    # Read by the users CLI only, when it sets a password: the service starts without it.
+    password_blocklist_file: Path | None = Field(
         default=None,
         description="A text file of refused passwords, one per line (such as a list of breached ones); "
         "compared regardless of case.",

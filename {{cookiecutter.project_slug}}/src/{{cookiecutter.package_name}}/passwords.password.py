@@ -32,8 +32,9 @@ _UNKNOWN_USER_HASH = hasher.hash("no user has this password; it only costs the s
 
 # A password made of this many distinct characters or fewer is a repetition (aaaa..., abab...).
 MAX_REPEATED_CHARACTERS = 2
-# Words that guessing lists try first with digits and marks around them ("Password2024!", "Welcome#123"):
-# a password that is one of them once its digits and marks are taken out is refused.
+# Longer passwords are refused here, as POST /token refuses them: argon2id would hash them, but slowly.
+MAX_PASSWORD_LENGTH = 1024
+# Words that guessing lists try first, with digits and marks around them ("Password2024!", "Welcome#123").
 COMMON_WORDS = frozenset(
     {
         *("password", "passwort", "passwd", "pass", "letmein", "welcome", "admin", "administrator", "root"),
@@ -44,6 +45,12 @@ COMMON_WORDS = frozenset(
 )
 # This service's name: it, too, is among the first guesses, with digits and marks added.
 SERVICE_NAME = "{{ cookiecutter.project_name }}"
+# What guessers try in place of letters: a mark or digit beside a letter is read as this letter too (P@ssw0rd).
+LOOKALIKES = str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": "i", "!": "i", "3": "e", "7": "t"})
+# What must be left of a password once the guessable parts are taken out (see ``_own_part``).
+MIN_OWN_CHARACTERS = 6
+# A run up or down, or a repetition of one character, counts as guessable from this length on.
+MIN_RUN = 3
 
 
 async def hash_password(password: str) -> str:
@@ -76,6 +83,20 @@ def _letters(text: str) -> str:
     return "".join(character for character in _folded(text) if character.isalpha())
 
 
+def _alphanumerics(text: str) -> str:
+    """The letters and digits of ``text``, folded."""
+    return "".join(character for character in _folded(text) if character.isalnum())
+
+
+def _read_as_letters(folded: str) -> str:
+    """``folded`` with each mark or digit that stands beside a letter read as the letter it looks like."""
+    padded = f" {folded} "
+    return "".join(
+        character.translate(LOOKALIKES) if padded[n].isalpha() or padded[n + 2].isalpha() else character
+        for n, character in enumerate(folded)
+    )
+
+
 def _successor(character: str) -> str:
     """The next digit or letter, round the end: 9 to 0, z to a; other characters have none."""
     if character.isdigit() and character.isascii():
@@ -91,38 +112,104 @@ def _is_sequence(password: str) -> bool:
     return any(all(_successor(a) == b for a, b in ordered) for ordered in (pairs, [(b, a) for a, b in pairs]))
 
 
+def _counts_up(a: str, b: str) -> bool:
+    return _successor(a) == b
+
+
+def _counts_down(a: str, b: str) -> bool:
+    return _successor(b) == a
+
+
+def _repeats(a: str, b: str) -> bool:
+    return a == b
+
+
+def _without_runs(text: str) -> str:
+    """``text`` less every stretch of ``MIN_RUN`` or more characters that counts up, counts down or repeats one."""
+    kept: list[str] = []
+    start = 0
+    while start < len(text):
+        end = start + 1
+        for follows in (_counts_up, _counts_down, _repeats):
+            stop = start + 1
+            while stop < len(text) and follows(text[stop - 1], text[stop]):
+                stop += 1
+            end = max(end, stop)
+        if end - start < MIN_RUN:
+            end = start + 1
+            kept.append(text[start])
+        start = end
+    return "".join(kept)
+
+
+def _shortest_unit(text: str) -> str:
+    """The shortest piece ``text`` repeats whole (``abc`` for ``abcabcabc``), or ``text`` itself."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
+    return text
+
+
+def _own_part(text: str, known: list[str]) -> str:
+    """What is left of ``text`` (letters and digits, folded) without the ``known`` words, runs and repetitions."""
+    rest = _shortest_unit(text)
+    for word in sorted(known, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return _without_runs(rest)
+
+
 def is_blocklisted(password: str, blocklist: Path) -> bool:
-    """Whether ``password`` is a line of the blocklist file, both NFKC and case folded; read line by line."""
+    """Whether ``password`` is a line of the blocklist file, both NFKC and case folded; read line by line.
+
+    Lines are UTF-8 (a byte order mark at the start is skipped), or Latin-1 where they are not UTF-8,
+    as in the breach lists that predate UTF-8.
+    """
     wanted = _folded(password)
-    with blocklist.open(encoding="utf-8", errors="replace") as lines:
-        return any(_folded(line.rstrip("\r\n")) == wanted for line in lines)
+    with blocklist.open("rb") as lines:
+        for number, raw in enumerate(lines):
+            line = raw.rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf" if number == 0 else b"")
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("latin-1")
+            if _folded(text) == wanted:
+                return True
+    return False
 
 
 def password_problem(
     password: str, username: str | None, *, min_length: int, blocklist: Path | None = None
 ) -> str | None:
-    """Why ``password`` may not be set, or None.
+    """Why ``password`` may not be set, or None; reading the blocklist may raise ``OSError``.
 
     NIST SP 800-63B §3.1.1.2: long enough; not in a list of breached or common passwords (the blocklist
     file, a few common words); not the username or the service's name (with digits and marks added, or
-    not); not repetitive or sequential.
+    not); not repetitive or sequential. Beyond the password as a whole, at least ``MIN_OWN_CHARACTERS``
+    letters and digits must be left once the common words, the username, the service's name, runs and
+    repetitions are taken out, as written and with look-alike marks read as letters (``P@ssw0rd``).
     """
-    if len(password) < min_length:
-        return f"the password must be at least {min_length} characters long"
-    letters, username_letters = _letters(password), _letters(username or "")
-    is_username = bool(username) and _folded(password.strip()) == _folded((username or "").strip())
+    if not min_length <= len(password) <= MAX_PASSWORD_LENGTH:
+        return f"the password must be {min_length} to {MAX_PASSWORD_LENGTH} characters long"
+    folded, names = _folded(password), [_alphanumerics(username or ""), _alphanumerics(SERVICE_NAME)]
+    is_username = bool(username) and folded.strip() == _folded((username or "").strip())
+    letters = {_letters(password), _letters(_read_as_letters(folded))}
+    own = {
+        _own_part(_alphanumerics(text), [*filter(None, names), *COMMON_WORDS])
+        for text in (folded, _read_as_letters(folded))
+    }
     refusals = (
         (
-            is_username or letters == username_letters != "",
+            is_username or names[0] in {_alphanumerics(password), *letters} - {""},
             "must not be the username, with or without digits and marks",
         ),
-        (
-            letters != "" and letters == _letters(SERVICE_NAME),
-            "must not be the service's name, with or without digits and marks",
-        ),
-        (letters in COMMON_WORDS, "must not be a common word with digits and marks around it"),
+        (_letters(SERVICE_NAME) in letters, "must not be the service's name, with or without digits and marks"),
+        (not letters.isdisjoint(COMMON_WORDS), "must not be a common word with digits and marks around it"),
         (len(set(password)) <= MAX_REPEATED_CHARACTERS, "must not be one or two characters repeated"),
         (_is_sequence(password), "must not count up or down (12345..., abcde...)"),
+        (
+            min(len(part) for part in own) < MIN_OWN_CHARACTERS,
+            f"needs {MIN_OWN_CHARACTERS} letters or digits of its own beside common words, names, runs and repeats",
+        ),
     )
     problem = next((f"the password {rule}" for refused, rule in refusals if refused), None)
     if problem is None and blocklist is not None and is_blocklisted(password, blocklist):
