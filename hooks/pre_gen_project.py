@@ -27,6 +27,8 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # ruff's 120 columns: both are pasted into docstrings, imports and strings.
 MAX_SLUG_LENGTH = 32
 MAX_NAME_COLUMNS = 100
+# Control, format (zero-width, bidirectional overrides), line and paragraph separators, private, unassigned.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 # What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
 # name cookiecutter can create (an empty slug would name the output folder itself), refused below.
 NO_SLUG = "_"
@@ -58,8 +60,15 @@ NOT_VERBATIM = ('"', "\\", "#")
 
 
 def columns(text: str) -> int:
-    """How wide ``text`` is, as ruff counts a line: East Asian wide and fullwidth characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(character) in {"W", "F"} else 1 for character in text)
+    """How wide ``text`` is, as ruff counts a line, or a little wider.
+
+    East Asian wide and fullwidth characters take two columns; so do symbols (emoji, dingbats), which
+    ruff's table often counts as wide when Python's does not.
+    """
+    return sum(
+        2 if unicodedata.east_asian_width(character) in {"W", "F"} or unicodedata.category(character) == "So" else 1
+        for character in text
+    )
 
 
 def check_slug(slug: str) -> str | None:
@@ -75,6 +84,8 @@ def check_package(name: str) -> str | None:
     """The package must be importable and must not shadow anything we import."""
     if not PACKAGE.fullmatch(name) or keyword.iskeyword(name):
         return f"package_name {name!r} is not a valid Python package name (use snake_case, start with a letter)"
+    if len(name) > MAX_SLUG_LENGTH:
+        return f"package_name {name!r} is {len(name)} characters long: at most {MAX_SLUG_LENGTH}"
     if name in RESERVED_PACKAGES or name in sys.stdlib_module_names:
         return f"package_name {name!r} would shadow another module; pick another name"
     return None
@@ -122,8 +133,9 @@ def check_tenant(provider: str, tenant: str) -> str | None:
 
 def check_single_line(field: str, value: str) -> str | None:
     """Free-text answers end up in TOML and Markdown, so they stay on one line."""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return f"{field} must be a single line of text without control characters"
+    hidden = next((ch for ch in value if unicodedata.category(ch) in HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        return f"{field} must be a single line of text without control or invisible characters (U+{ord(hidden):04X})"
     return None
 
 

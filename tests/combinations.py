@@ -102,6 +102,12 @@ REFUSED = (
     Refusal({"project_name": "N" * 101}, "project_name is 101 columns wide: at most 100"),
     Refusal({"project_name": "漢" * 51}, "project_name is 102 columns wide: at most 100 (a wide character takes two)"),
     Refusal({"project_slug": "a" * 33}, "is 33 characters long: at most 32"),
+    Refusal(
+        {"project_slug": "shop", "package_name": "p" * 33}, "package_name 'ppppppppppppppppppppppppppppppppp' is 33"
+    ),
+    Refusal({"project_name": "Shop\u202eevil"}, "without control or invisible characters (U+202E)"),
+    Refusal({"project_name": "Shop\u2028x"}, "without control or invisible characters (U+2028)"),
+    Refusal({"project_name": "\u2630" * 51}, "project_name is 102 columns wide"),
     Refusal({"description": "two\nlines"}, "single line"),
     Refusal({"project_name": 'Say "hi"'}, "quote"),
     Refusal({"jwt_audience": ""}, "jwt_audience"),
