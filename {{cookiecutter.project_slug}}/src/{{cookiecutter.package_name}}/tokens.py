@@ -28,12 +28,10 @@ from typing import Any, NamedTuple
 
 {% if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" -%}
 from cryptography.exceptions import InvalidSignature
-{% endif -%}
 from cryptography.hazmat.primitives import hashes
-{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-{%- endif %}
+{% endif -%}
 from jose.backends.base import Key
 {%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 from jose.backends.cryptography_backend import CryptographyECKey, CryptographyHMACKey, CryptographyRSAKey
@@ -63,20 +61,22 @@ AT_JWT_ONLY: frozenset[str | None] = frozenset({AT_JWT})
 # Entra ID, Keycloak and Cognito still send "JWT" or no typ at all (None); any other typ
 # names another kind of token (dpop+jwt, logout+jwt, secevent+jwt, id_token+jwt, ...).
 ACCESS_TOKEN_TYPES: frozenset[str | None] = frozenset({AT_JWT, "jwt", None})
+{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 # The hash each family of algorithms names in its last three digits (RFC 7518 §3.1).
 SHA_BY_SIZE: dict[str, type[hashes.HashAlgorithm]] = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
-{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 # What python-jose cannot verify, verified with cryptography directly.
 PSS_HASHES = {f"PS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 EDDSA = "EdDSA"
-{%- endif %}
 # What python-jose builds keys for, verified here without its per-call overhead.
 HMAC_DIGESTS = {f"HS{size}": f"sha{size}" for size in SHA_BY_SIZE}
-{%- if cookiecutter.auth_mode == "jwks" or cookiecutter.login == "oidc" %}
 PKCS1_HASHES = {f"RS{size}": sha for size, sha in SHA_BY_SIZE.items()}
 ECDSA_HASHES = {f"ES{size}": sha for size, sha in SHA_BY_SIZE.items()}
 # The members of a JWK that hold key material (RFC 7518 §6): base64url strings, or the key is refused.
 JWK_KEY_MEMBERS = frozenset({"n", "e", "x", "y", "crv", "k", "d", "p", "q", "dp", "dq", "qi"})
+{%- else %}
+# The HMAC algorithms (RFC 7518 §3.2), each with the hash in its name; verified here without python-jose's
+# per-call overhead.
+HMAC_DIGESTS = {f"HS{size}": f"sha{size}" for size in ("256", "384", "512")}
 {%- endif %}
 
 
