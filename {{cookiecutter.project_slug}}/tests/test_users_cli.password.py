@@ -116,6 +116,15 @@ def test_a_password_in_the_blocklist_file_is_refused_whatever_its_case(cli: Cli,
     assert cli("create", "alice", "--password-stdin", stdin=PASSWORD)[0] == 0
 
 
+def test_a_blocklist_is_read_as_utf8_after_a_byte_order_mark_or_as_latin1_line_by_line(
+    backend: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "old-breach.txt"
+    path.write_bytes(b"\xef\xbb\xbfSummer-of-2026!\nm\xfcnchen-1972-olympia\r\nstra\xc3\x9fe-am-see-12\n")
+    words = ("summer-of-2026!", "MÜNCHEN-1972-olympia", "STRASSE-am-see-12", "strasse-am-see-13")
+    assert [passwords.is_blocklisted(word, path) for word in words] == [True, True, True, False]
+
+
 def test_a_blocklist_file_that_cannot_be_read_stops_the_command_with_one_line(
     cli: Cli, blocklist: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
