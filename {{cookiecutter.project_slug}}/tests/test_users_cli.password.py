@@ -86,7 +86,7 @@ DRESSED_UP = [
 ]
 # Passphrases and random strings of one's own, which must pass.
 OWN = ["correct horse battery staple", "another long password", "Tr0ub4dor&3-horse-Zebra", "839201746582"]
-OWN += ["Rosemary-Street-123-Leeds", "ψυχή και σώμα 2024", "MyDogRex-walks-at-7am"]
+OWN += ["Rosemary-Street-123-Leeds", "ψυχή και σώμα 2024", "MyDogRex-walks-at-7am", "]%;/{<*(^!>[", "x#9!%Qz&*_2}^+@L"]
 
 
 @pytest.mark.parametrize(("password", "username"), DRESSED_UP)

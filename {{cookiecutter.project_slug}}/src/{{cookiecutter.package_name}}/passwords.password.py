@@ -47,7 +47,7 @@ COMMON_WORDS = frozenset(
 SERVICE_NAME = "{{ cookiecutter.project_name }}"
 # What guessers try in place of letters: a mark or digit beside a letter is read as this letter too (P@ssw0rd).
 LOOKALIKES = str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": "i", "!": "i", "3": "e", "7": "t"})
-# What must be left of a password once the guessable parts are taken out (see ``_own_part``).
+# What must be left of a password once the guessable parts are taken out (see ``_own_characters``).
 MIN_OWN_CHARACTERS = 6
 # A run up or down, or a repetition of one character, counts as guessable from this length on.
 MIN_RUN = 3
@@ -150,12 +150,14 @@ def _shortest_unit(text: str) -> str:
     return text
 
 
-def _own_part(text: str, known: list[str]) -> str:
-    """What is left of ``text`` (letters and digits, folded) without the ``known`` words, runs and repetitions."""
-    rest = _shortest_unit(text)
+def _own_characters(text: str, known: list[str]) -> int:
+    """How much of ``text`` (folded) is its own: its letters and digits without the ``known`` words, runs
+    and repetitions, and each distinct mark once (a generator's ``]%;/{<*(^!>[`` is all marks)."""
+    rest = _shortest_unit(_alphanumerics(text))
     for word in sorted(known, key=len, reverse=True):
         rest = rest.replace(word, "")
-    return _without_runs(rest)
+    marks = {character for character in text if not character.isalnum() and not character.isspace()}
+    return len(_without_runs(rest)) + len(marks)
 
 
 def is_blocklisted(password: str, blocklist: Path) -> bool:
@@ -185,7 +187,7 @@ def password_problem(
     NIST SP 800-63B §3.1.1.2: long enough; not in a list of breached or common passwords (the blocklist
     file, a few common words); not the username or the service's name (with digits and marks added, or
     not); not repetitive or sequential. Beyond the password as a whole, at least ``MIN_OWN_CHARACTERS``
-    letters and digits must be left once the common words, the username, the service's name, runs and
+    characters must be its own once the common words, the username, the service's name, runs and
     repetitions are taken out, as written and with look-alike marks read as letters (``P@ssw0rd``).
     """
     if not min_length <= len(password) <= MAX_PASSWORD_LENGTH:
@@ -193,10 +195,8 @@ def password_problem(
     folded, names = _folded(password), [_alphanumerics(username or ""), _alphanumerics(SERVICE_NAME)]
     is_username = bool(username) and folded.strip() == _folded((username or "").strip())
     letters = {_letters(password), _letters(_read_as_letters(folded))}
-    own = {
-        _own_part(_alphanumerics(text), [*filter(None, names), *COMMON_WORDS])
-        for text in (folded, _read_as_letters(folded))
-    }
+    known = [*filter(None, names), *COMMON_WORDS]
+    own = min(_own_characters(text, known) for text in (folded, _read_as_letters(folded)))
     refusals = (
         (
             is_username or names[0] in {_alphanumerics(password), *letters} - {""},
@@ -207,8 +207,8 @@ def password_problem(
         (len(set(password)) <= MAX_REPEATED_CHARACTERS, "must not be one or two characters repeated"),
         (_is_sequence(password), "must not count up or down (12345..., abcde...)"),
         (
-            min(len(part) for part in own) < MIN_OWN_CHARACTERS,
-            f"needs {MIN_OWN_CHARACTERS} letters or digits of its own beside common words, names, runs and repeats",
+            own < MIN_OWN_CHARACTERS,
+            f"needs {MIN_OWN_CHARACTERS} characters of its own beside common words, names, runs and repeats",
         ),
     )
     problem = next((f"the password {rule}" for refused, rule in refusals if refused), None)
