@@ -12,14 +12,14 @@ import re
 from collections.abc import Iterator, Sequence
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute, Mount
 from starlette.websockets import WebSocketDisconnect
 
-from {{ cookiecutter.package_name }}.dependency import NO_AUTHENTICATOR, has_access
+from {{ cookiecutter.package_name }}.dependency import NO_AUTHENTICATOR, Claims, has_access
 from {{ cookiecutter.package_name }}.main import PROTECTED
 
 from .support import Mint, bearer
@@ -105,14 +105,20 @@ def mounted_app(*, guarded: bool) -> FastAPI:
     async def stats() -> dict[str, int]:
         return {"open_orders": 3}
 
+    @sub_app.websocket("/feed")
+    async def feed(websocket: WebSocket, claims: Claims) -> None:
+        await websocket.accept()
+        await websocket.send_text(f"hello {claims.sub}")
+        await websocket.close()
+
     return sub_app
 
 
 def test_a_mounted_app_is_checked_under_its_path(app: FastAPI) -> None:
     app.mount("/admin", mounted_app(guarded=True))
     app.mount("/reports", mounted_app(guarded=False))
-    assert "/admin/stats" in [path for path, _ in closed_routes(app)]
-    assert unguarded(app) == ["/reports/stats"]
+    assert {"/admin/stats", "/admin/feed"} <= {path for path, _ in closed_routes(app)}
+    assert unguarded(app) == ["/reports/stats"]  # its socket asks for Claims, which runs has_access
 
 
 def test_a_mounted_app_that_shares_the_state_is_guarded_like_a_router(
@@ -125,6 +131,11 @@ def test_a_mounted_app_that_shares_the_state_is_guarded_like_a_router(
     assert (response.status_code, response.headers.get("WWW-Authenticate")) == (401, "Bearer")
     assert client.get("/admin/stats", headers=bearer("not.a.token")).status_code == 401
     assert client.get("/admin/stats", headers=bearer(mint())).json() == {"open_orders": 3}
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/admin/feed"):
+        pass
+    assert closed.value.code == 1008
+    with client.websocket_connect("/admin/feed", headers=bearer(mint(sub="erin"))) as websocket:
+        assert websocket.receive_text() == "hello erin"
 
 
 def test_a_mounted_app_without_the_state_says_what_it_lacks(app: FastAPI, client: TestClient, mint: Mint) -> None:
