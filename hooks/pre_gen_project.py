@@ -29,6 +29,9 @@ MAX_SLUG_LENGTH = 32
 MAX_NAME_COLUMNS = 100
 # Control, format (zero-width, bidirectional overrides), line and paragraph separators, private, unassigned.
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+# The format characters that spelling needs (Persian, Indic scripts, emoji sequences): zero-width non-joiner
+# and joiner.
+JOINERS = frozenset({"\u200c", "\u200d"})
 # What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
 # name cookiecutter can create (an empty slug would name the output folder itself), refused below.
 NO_SLUG = "_"
@@ -133,7 +136,7 @@ def check_tenant(provider: str, tenant: str) -> str | None:
 
 def check_single_line(field: str, value: str) -> str | None:
     """Free-text answers end up in TOML and Markdown, so they stay on one line."""
-    hidden = next((ch for ch in value if unicodedata.category(ch) in HIDDEN_CATEGORIES), None)
+    hidden = next((ch for ch in value if unicodedata.category(ch) in HIDDEN_CATEGORIES and ch not in JOINERS), None)
     if hidden is not None:
         return f"{field} must be a single line of text without control or invisible characters (U+{ord(hidden):04X})"
     return None

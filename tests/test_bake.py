@@ -81,13 +81,14 @@ AWKWARD_NAMES = {
 pre_gen = load_hook("pre_gen_project")
 # The longest answers the hook allows: every line of code they are pasted into must still fit in 120 columns.
 LONGEST_NAMES = (("Northern Region Inventory and Fulfilment Service " * 3)[:100], "在庫管理" * 12 + " API")
-# Names with letters that look like ASCII ones, which ruff flags in code unless told they are meant.
+# Names with letters that look like ASCII ones, which ruff flags in code unless told they are meant, and others.
 LOOKALIKE_NAMES = (
     "Bob\u2019s Shop \u2013 Orders",
     "\uff33\uff48\uff4f\uff50",
     "\u00a0Shop",
     "αβ Shop",
     "☰☱☲☳ " + "x" * 91,  # symbols: wider in ruff's count than in Python's East Asian widths
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 Shop",  # Persian, with the zero-width non-joiner it spells with
 )
 LONGEST_SLUG = "northern-region-inventory-fulfil"
 # Login bakes hold more (test_a_login_bake_holds_the_database_and_session_code).
