@@ -11,7 +11,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }} import passwords
+from {{ cookiecutter.package_name }} import passwords, users
 from {{ cookiecutter.package_name }}.main import create_app
 from {{ cookiecutter.package_name }}.{{ cookiecutter.__settings_module }} import Settings
 
@@ -59,6 +59,11 @@ def test_create_then_log_in_and_list(cli: Cli, http: httpx2.Client) -> None:
         ("abababababab", "one or two characters repeated"),
         ("1234567890123", "must not count up or down"),
         ("ZYXWVUTSRQPO", "must not count up or down"),
+        ("1qaz2wsx3edc", "too easy to guess: this is a very common password"),
+        ("Michael1234!", "too easy to guess: common names and surnames are easy to guess"),
+        ("P455w0rd1234", "too easy to guess"),
+        ("qazwsxedcrfv", "too easy to guess"),
+        ("112233445566", "too easy to guess"),
     ],
 )
 def test_weak_passwords_are_refused_with_one_line(cli: Cli, password: str, message: str) -> None:
@@ -83,9 +88,16 @@ DRESSED_UP = [
     ("@lice-the-u$er-2024", "alice-the-user"),
     ("20240101!!!!", "20240101"),
     ("Letmein-letmein-1", "bob"),
+    ("Alice#Bob#1990!", "alice"),
 ]
 # Passphrases and random strings of one's own, which must pass.
-OWN = ["correct horse battery staple", "another long password", "Tr0ub4dor&3-horse-Zebra", "839201746582"]
+OWN = [
+    "correct horse battery staple",
+    "another long password",
+    "Tr0ub4dor&3-horse-Zebra",
+    "839201746582",
+    "k7$Qp9!xLm2@",
+]
 OWN += ["Rosemary-Street-123-Leeds", "ψυχή και σώμα 2024", "MyDogRex-walks-at-7am", "]%;/{<*(^!>[", "x#9!%Qz&*_2}^+@L"]
 
 
@@ -99,6 +111,7 @@ def test_guessable_passwords_dressed_up_with_digits_marks_or_repeats_are_refused
 @pytest.mark.parametrize("password", OWN)
 def test_passphrases_and_random_passwords_of_ones_own_pass(backend: str, password: str) -> None:
     assert passwords.password_problem(password, "bob", min_length=12) is None
+    assert users.guessability_problem(password, "bob") is None
 
 
 @pytest.fixture

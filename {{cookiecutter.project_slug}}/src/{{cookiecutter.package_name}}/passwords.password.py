@@ -9,6 +9,7 @@ made with other parameters is replaced at the next successful login.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from itertools import pairwise
 from pathlib import Path
@@ -51,6 +52,8 @@ LOOKALIKES = str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1
 MIN_OWN_CHARACTERS = 6
 # A run up or down, or a repetition of one character, counts as guessable from this length on.
 MIN_RUN = 3
+# A year, the commonest number put after a word.
+YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 
 
 async def hash_password(password: str) -> str:
@@ -151,11 +154,12 @@ def _shortest_unit(text: str) -> str:
 
 
 def _own_characters(text: str, known: list[str]) -> int:
-    """How much of ``text`` (folded) is its own: its letters and digits without the ``known`` words, runs
-    and repetitions, and each distinct mark once (a generator's ``]%;/{<*(^!>[`` is all marks)."""
+    """How much of ``text`` (folded) is its own: its letters and digits without the ``known`` words, years,
+    runs and repetitions, and each distinct mark once (a generator's ``]%;/{<*(^!>[`` is all marks)."""
     rest = _shortest_unit(_alphanumerics(text))
     for word in sorted(known, key=len, reverse=True):
         rest = rest.replace(word, "")
+    rest = YEAR.sub("", rest)
     marks = {character for character in text if not character.isalnum() and not character.isspace()}
     return len(_without_runs(rest)) + len(marks)
 

@@ -18,14 +18,29 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from zxcvbn import zxcvbn
 
 from . import user_admin
 from .models import User
 from .password_login import usable_username
 from .password_settings import PasswordRules
-from .passwords import hash_password, password_problem
+from .passwords import SERVICE_NAME, hash_password, password_problem
 from .sessions import end_user_sessions
 from .user_admin import RefusedError
+
+# zxcvbn's score, 0 to 4: below 3, a password falls to fewer than about 10^10 guesses.
+MIN_STRENGTH = 3
+# zxcvbn refuses longer input; the first 72 characters of a longer password tell enough.
+STRENGTH_INPUT_LENGTH = 72
+
+
+def guessability_problem(password: str, username: str) -> str | None:
+    """Why zxcvbn finds ``password`` too easy to guess (names, dates, keyboard walks, l33t), or None."""
+    strength = zxcvbn(password[:STRENGTH_INPUT_LENGTH], user_inputs=[username, SERVICE_NAME])
+    if int(strength["score"]) >= MIN_STRENGTH:
+        return None
+    warning = str(strength["feedback"]["warning"]).rstrip(".") or "it would fall to a guessing attack"
+    return f"the password is too easy to guess: {warning[0].lower()}{warning[1:]}"
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -42,6 +57,7 @@ async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, u
     blocklist = settings.password_blocklist_file
     try:
         problem = password_problem(password, username, min_length=settings.password_min_length, blocklist=blocklist)
+        problem = problem or guessability_problem(password, username)
     except OSError as error:
         raise RefusedError(f"cannot read AUTH_PASSWORD_BLOCKLIST_FILE {blocklist}: {error.strerror}") from None
     if problem:
