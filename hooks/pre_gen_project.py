@@ -27,11 +27,11 @@ SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # ruff's 120 columns: both are pasted into docstrings, imports and strings.
 MAX_SLUG_LENGTH = 32
 MAX_NAME_COLUMNS = 100
-# Control, format (zero-width, bidirectional overrides), line and paragraph separators, private, unassigned.
-HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
-# The format characters that spelling needs (Persian, Indic scripts, emoji sequences): zero-width non-joiner
-# and joiner.
-JOINERS = frozenset({"\u200c", "\u200d"})
+# Control, format (zero-width, bidirectional overrides), line and paragraph separators, private use.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
+# The format characters that spelling needs: the zero-width non-joiner and joiner (Persian, Indic scripts,
+# emoji sequences) and the tag characters of subdivision flags (the Scottish flag).
+JOINERS = frozenset({"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))})
 # What cookiecutter.json makes the slug when the name has no letter or digit to make one from: a folder
 # name cookiecutter can create (an empty slug would name the output folder itself), refused below.
 NO_SLUG = "_"
@@ -65,17 +65,26 @@ NOT_VERBATIM = ('"', "\\", "#")
 def columns(text: str) -> int:
     """How wide ``text`` is, as ruff counts a line, or a little wider.
 
-    East Asian wide and fullwidth characters take two columns; so do symbols (emoji, dingbats), which
-    ruff's table often counts as wide when Python's does not.
+    Combining marks and joiners take none; East Asian wide and fullwidth characters take two, and so do
+    symbols (emoji, dingbats) and characters newer than this Python's Unicode tables, which ruff's table
+    often counts as wide when Python's does not.
     """
-    return sum(
-        2 if unicodedata.east_asian_width(character) in {"W", "F"} or unicodedata.category(character) == "So" else 1
-        for character in text
-    )
+    return sum(_width(character) for character in text)
+
+
+def _width(character: str) -> int:
+    category = unicodedata.category(character)
+    if category in {"Mn", "Me"} or character in JOINERS or "\ufe00" <= character <= "\ufe0f":
+        return 0
+    if unicodedata.east_asian_width(character) in {"W", "F"} or category in {"So", "Cn"}:
+        return 2
+    return 1
 
 
 def check_slug(slug: str) -> str | None:
     """The slug names the folder and the distribution: kebab-case ASCII."""
+    if slug[:1].isdigit() and SLUG.fullmatch(f"x{slug}"):
+        return f"project_slug {slug!r} must start with a letter: answer project_slug, such as x{slug}"
     if not SLUG.fullmatch(slug):
         return f"project_slug {slug!r} must be kebab-case: lower-case letters and digits, starting with a letter"
     if len(slug) > MAX_SLUG_LENGTH:

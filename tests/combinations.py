@@ -98,6 +98,10 @@ REFUSED = (
     Refusal({"package_name": "fastapi"}, "shadow"),
     Refusal({"package_name": "json"}, "shadow"),
     Refusal({"project_name": "123"}, "project_slug"),
+    Refusal(
+        {"project_name": "2\u0413\u0418\u0421 \u041a\u0430\u0440\u0442\u044b"},  # Cyrillic, a digit first
+        "project_slug '2gis-karty' must start with a letter: answer project_slug",
+    ),
     Refusal({"project_name": "!!!"}, "no letter or digit to make project_slug from"),
     Refusal({"project_name": "N" * 101}, "project_name is 101 columns wide: at most 100"),
     Refusal({"project_name": "漢" * 51}, "project_name is 102 columns wide: at most 100 (a wide character takes two)"),

@@ -89,6 +89,8 @@ LOOKALIKE_NAMES = (
     "αβ Shop",
     "☰☱☲☳ " + "x" * 91,  # symbols: wider in ruff's count than in Python's East Asian widths
     "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 Shop",  # Persian, with the zero-width non-joiner it spells with
+    "Pink \U0001fa77 Bakery",  # an emoji newer than Python 3.11's Unicode tables
+    "Scotland \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f Football",  # tag characters
 )
 LONGEST_SLUG = "northern-region-inventory-fulfil"
 # Login bakes hold more (test_a_login_bake_holds_the_database_and_session_code).

@@ -110,6 +110,14 @@ def test_a_long_name_gets_a_slug_cut_at_a_word() -> None:
     assert pre_gen.validate(answers) is None
 
 
+def test_columns_are_counted_as_ruff_counts_them_or_wider() -> None:
+    composed = "Qu\u1ea3n l\u00fd C\u1eeda h\u00e0ng"
+    decomposed = "Qua\u0309n ly\u0301 C\u01b0\u0309a ha\u0300ng"  # as macOS may spell the same name
+    assert pre_gen.columns(composed) == pre_gen.columns(decomposed) == len(composed)
+    assert pre_gen.columns("\u5728\u5eab") == 4  # wide
+    assert pre_gen.columns("\U0001fa77") == 2  # an emoji newer than this Python's Unicode tables
+
+
 def test_jwks_url_alone_is_enough_but_not_neither() -> None:
     assert pre_gen.validate({**GOOD, "jwt_issuer": "", "jwks_url": ""}) is not None
 
