@@ -89,6 +89,9 @@ DRESSED_UP = [
     ("20240101!!!!", "20240101"),
     ("Letmein-letmein-1", "bob"),
     ("Alice#Bob#1990!", "alice"),
+    ("A1ice2024!!!!", "alice"),
+    ("Sh4d0w!!2024", "bob"),
+    ("4l1c3!2024xx", "alice"),
 ]
 # Passphrases and random strings of one's own, which must pass.
 OWN = [

@@ -46,8 +46,12 @@ COMMON_WORDS = frozenset(
 )
 # This service's name: it, too, is among the first guesses, with digits and marks added.
 SERVICE_NAME = "{{ cookiecutter.project_name }}"
-# What guessers try in place of letters: a mark or digit beside a letter is read as this letter too (P@ssw0rd).
-LOOKALIKES = str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": "i", "!": "i", "3": "e", "7": "t"})
+# What guessers try in place of letters: a mark or digit beside a letter is read as these letters too
+# (P@ssw0rd), one reading per table, since 1 and ! stand for i as often as for l (L3tme1n, A1ice).
+LOOKALIKES = tuple(
+    str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": one, "!": one, "3": "e", "7": "t"})
+    for one in ("i", "l")
+)
 # What must be left of a password once the guessable parts are taken out (see ``_own_characters``).
 MIN_OWN_CHARACTERS = 6
 # A run up or down, or a repetition of one character, counts as guessable from this length on.
@@ -91,13 +95,21 @@ def _alphanumerics(text: str) -> str:
     return "".join(character for character in _folded(text) if character.isalnum())
 
 
-def _read_as_letters(folded: str) -> str:
-    """``folded`` with each mark or digit that stands beside a letter read as the letter it looks like."""
+def _readings(folded: str) -> list[str]:
+    """``folded`` as written, and with marks and digits beside a letter read as letters they look like.
+
+    Either every such mark and digit (``P455w0rd``), or only those not beside another digit, so that a
+    year stays a year (``4l1c3!2024xx``).
+    """
     padded = f" {folded} "
-    return "".join(
-        character.translate(LOOKALIKES) if padded[n].isalpha() or padded[n + 2].isalpha() else character
-        for n, character in enumerate(folded)
-    )
+    near_letter = [padded[n].isalpha() or padded[n + 2].isalpha() for n in range(len(folded))]
+    near_digit = [padded[n].isdigit() or padded[n + 2].isdigit() for n in range(len(folded))]
+    alone = [letter and not digit for letter, digit in zip(near_letter, near_digit, strict=True)]
+    return [folded] + [
+        "".join(c.translate(table) if read else c for c, read in zip(folded, which, strict=True))
+        for table in LOOKALIKES
+        for which in (near_letter, alone)
+    ]
 
 
 def _successor(character: str) -> str:
@@ -198,9 +210,10 @@ def password_problem(
         return f"the password must be {min_length} to {MAX_PASSWORD_LENGTH} characters long"
     folded, names = _folded(password), [_alphanumerics(username or ""), _alphanumerics(SERVICE_NAME)]
     is_username = bool(username) and folded.strip() == _folded((username or "").strip())
-    letters = {_letters(password), _letters(_read_as_letters(folded))}
+    readings = _readings(folded)
+    letters = {_letters(reading) for reading in readings}
     known = [*filter(None, names), *COMMON_WORDS]
-    own = min(_own_characters(text, known) for text in (folded, _read_as_letters(folded)))
+    own = min(_own_characters(reading, known) for reading in readings)
     refusals = (
         (
             is_username or names[0] in {_alphanumerics(password), *letters} - {""},
