@@ -173,22 +173,31 @@ def test_awkward_project_names_give_valid_slug_and_package(cookies: Cookies, nam
     assert f'title="{name}"' in (project / "src" / package / "main.py").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(
-    "name", LONGEST_NAMES + LOOKALIKE_NAMES, ids=["latin", "japanese", *map(ascii, LOOKALIKE_NAMES)]
-)
-@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
-def test_the_longest_names_allowed_bake_code_that_ruff_passes(
-    cookies: Cookies, combination: Combination, name: str
-) -> None:
-    assert pre_gen.columns(name) <= 100  # the limits of hooks/pre_gen_project.py
-    assert len(LONGEST_SLUG) == 32
-    project = bake_ok(cookies, **combination.answers(), project_name=name, project_slug=LONGEST_SLUG)
+def assert_ruff_passes(project: Path) -> None:
     ruff = str(Path(sys.executable).parent / "ruff")
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
             [ruff, *command, "src", "tests"], cwd=project, capture_output=True, text=True, timeout=120, check=False
         )
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("name", LONGEST_NAMES, ids=["latin", "japanese"])
+@pytest.mark.parametrize("combination", SUPPORTED, ids=case_id)
+def test_the_longest_names_allowed_bake_code_that_ruff_passes(
+    cookies: Cookies, combination: Combination, name: str
+) -> None:
+    assert (pre_gen.columns(name), len(LONGEST_SLUG)) == (100, 32)  # the limits of hooks/pre_gen_project.py
+    assert_ruff_passes(bake_ok(cookies, **combination.answers(), project_name=name, project_slug=LONGEST_SLUG))
+
+
+# The name is written into code in main.py in every bake, and into passwords.py in the password bake.
+@pytest.mark.parametrize("name", LOOKALIKE_NAMES, ids=ascii)
+@pytest.mark.parametrize("combination", [Combination(auth_mode="jwks"), Combination(login="password")], ids=case_id)
+def test_names_of_awkward_characters_bake_code_that_ruff_passes(
+    cookies: Cookies, combination: Combination, name: str
+) -> None:
+    assert_ruff_passes(bake_ok(cookies, **combination.answers(), project_name=name, project_slug=LONGEST_SLUG))
 
 
 def test_hs256_writes_a_fresh_private_secret(cookies: Cookies) -> None:
