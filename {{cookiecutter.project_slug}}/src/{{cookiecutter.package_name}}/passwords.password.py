@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import pairwise
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -121,12 +121,6 @@ def _successor(character: str) -> str:
     return ""
 
 
-def _is_sequence(password: str) -> bool:
-    """Whether ``password`` counts up or down one digit or letter at a time (1234567890, zyxwvuts)."""
-    pairs = list(pairwise(_folded(password)))
-    return any(all(_successor(a) == b for a, b in ordered) for ordered in (pairs, [(b, a) for a, b in pairs]))
-
-
 def _counts_up(a: str, b: str) -> bool:
     return _successor(a) == b
 
@@ -139,17 +133,26 @@ def _repeats(a: str, b: str) -> bool:
     return a == b
 
 
+def _run_end(text: str, start: int, follows: Callable[[str, str], bool]) -> int:
+    """Where the stretch of ``text`` from ``start`` in which each character ``follows`` the one before ends."""
+    end = start + 1
+    while end < len(text) and follows(text[end - 1], text[end]):
+        end += 1
+    return end
+
+
+def _is_sequence(password: str) -> bool:
+    """Whether ``password`` counts up or down one digit or letter at a time (1234567890, zyxwvuts)."""
+    folded = _folded(password)
+    return any(_run_end(folded, 0, follows) == len(folded) for follows in (_counts_up, _counts_down))
+
+
 def _without_runs(text: str) -> str:
     """``text`` less every stretch of ``MIN_RUN`` or more characters that counts up, counts down or repeats one."""
     kept: list[str] = []
     start = 0
     while start < len(text):
-        end = start + 1
-        for follows in (_counts_up, _counts_down, _repeats):
-            stop = start + 1
-            while stop < len(text) and follows(text[stop - 1], text[stop]):
-                stop += 1
-            end = max(end, stop)
+        end = max(_run_end(text, start, follows) for follows in (_counts_up, _counts_down, _repeats))
         if end - start < MIN_RUN:
             end = start + 1
             kept.append(text[start])
