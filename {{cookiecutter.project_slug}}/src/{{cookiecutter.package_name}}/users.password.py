@@ -57,9 +57,9 @@ async def new_password_hash(settings: PasswordRules, args: argparse.Namespace, u
     blocklist = settings.password_blocklist_file
     try:
         problem = password_problem(password, username, min_length=settings.password_min_length, blocklist=blocklist)
-        problem = problem or guessability_problem(password, username)
     except OSError as error:
         raise RefusedError(f"cannot read AUTH_PASSWORD_BLOCKLIST_FILE {blocklist}: {error.strerror}") from None
+    problem = problem or guessability_problem(password, username)
     if problem:
         raise RefusedError(problem)
     return await hash_password(password)
