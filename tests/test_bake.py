@@ -263,6 +263,8 @@ def test_a_login_bake_holds_the_database_and_session_code(cookies: Cookies, logi
     files = files_of(project)
     assert {name.format(pkg="jwt_service") for name in LOGIN_FILES} <= files
     assert not [name for name in files if MODE_SUFFIX.search(Path(name).name)]
+    # The failed-login counts every replica shares: a password bake's own table.
+    assert ("src/jwt_service/migrations/versions/v0002_login_failures.py" in files) is (login == "password")
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     dependencies = " ".join(pyproject["project"]["dependencies"])
     assert all(name in dependencies for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, {% if cookiecutter.login == "password" %}Float, {% endif %}ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -77,3 +77,21 @@ class RevokedAccessToken(Base):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Kept until the token's exp plus the leeway, when it could no longer pass anyway.
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+{%- if cookiecutter.login == "password" %}
+
+
+class LoginFailure(Base):
+    """A password login that failed, or is still being checked: counted against its key for a while.
+
+    Every worker and replica counts the same rows (``throttle.py``); rows older than the window are deleted.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    # "user:" or "addr:" and the SHA-256 (hex) of the username as typed or of the client's address.
+    key: Mapped[str] = mapped_column(String(80))
+    # When it was attempted, in epoch seconds with their fraction.
+    at: Mapped[float] = mapped_column(Float)
+{%- endif %}

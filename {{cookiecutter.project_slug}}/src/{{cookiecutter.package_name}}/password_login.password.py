@@ -41,28 +41,26 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
     username, password = form.get("username"), form.get("password")
     if not username or password is None:
         raise OAuthError("invalid_request", "The username and password are required.", reason="missing_credentials")
-    key = username  # as the lookup matches it: guesses for "Bob" must not hold back "bob"
+    # Counted as the lookup matches it: guesses for "Bob" must not hold back "bob".
     address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(key, address)
-    if wait is not None:
+    attempt = await throttle.attempt(db, username, address)
+    if isinstance(attempt, int):
         raise OAuthError(
             "slow_down", "Too many failed logins; try again later.", status=429, reason="throttled",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(attempt)},
         )  # fmt: skip
-    # Counted before the first await: a burst of guesses in flight at once cannot pass the limit.
-    attempted_at = throttle.attempt(key, address)
     user = None
     if usable_username(username) and len(password) <= MAX_PASSWORD_LENGTH:
         try:
             user = await db.scalar(select(User).where(User.username == username))
         except DATABASE_FAILURES:
-            throttle.withdraw(key, address, attempted_at)  # the database failed, not a guess: 503, uncounted
+            await throttle.withdraw(attempt)  # the database failed, not a guess: 503, uncounted
             raise
     # An unknown user costs one hash too, so the time taken does not tell whether the username exists.
     valid, new_hash = await verify_password(password[:MAX_PASSWORD_LENGTH], user.password_hash if user else None)
     if user is None or not valid or user.disabled:
         raise invalid_grant("user_disabled" if user is not None and valid else "bad_credentials")
-    throttle.succeeded(key, address, attempted_at)
+    await throttle.succeeded(db, attempt)
     if new_hash is not None:
         user.password_hash = new_hash  # made with other parameters: replaced now, committed with the tokens
     scopes = granted_scopes(user.scopes, form.get("scope"))
@@ -73,6 +71,7 @@ def install_password_login(app: FastAPI, settings: Settings, accounts: Accounts)
     """Accept the password grant, and let /docs log in with a username and password (Authorize)."""
     accounts.grants["password"] = password_grant
     app.state.login_throttle = LoginThrottle(
+        accounts.database.sessions,
         per_username=settings.login_failures_per_username,
         per_address=settings.login_failures_per_address,
         window=settings.login_failure_window_seconds,

@@ -1,87 +1,132 @@
-"""Throttling of failed password logins: per username and per client address, in each worker's memory.
+"""Throttling of failed password logins, per username and per client address, in the shared database.
 
 A username or address with too many failures inside the window gets 429 with
-``Retry-After`` until its oldest failure leaves the window; a successful login
-clears its username's count (never the address's). An attempt counts as a failure
-from the moment it starts, so guesses sent all at once are held to the limit too;
-one that succeeds takes its own count back. Counts are per worker, so N workers
-allow up to N times the limit. A username's limit holds back its owner too, for
-the rest of the window: the price of bounding guesses spread over many addresses.
+``Retry-After`` until enough of its failures have left the window; a successful
+login clears its username's count (never the address's). An attempt counts as a
+failure from the moment it starts, so guesses sent all at once are held to the
+limit too; one that succeeds takes its own count back. The counts live in the
+``login_failures`` table, so every worker and replica on the database shares one
+limit. A username's limit holds back its owner too, for the rest of the window:
+the price of bounding guesses spread over many addresses.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import time
-from collections import deque
+from dataclasses import dataclass
 
-# Distinct usernames and addresses remembered at once; the oldest are forgotten first.
-MAX_KEYS = 100_000
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .db import DATABASE_FAILURES
+from .models import LoginFailure
+
+# What a row counts against: a username as typed, or a client address.
+USERNAME, ADDRESS = "user:", "addr:"
 
 
-class FailureWindow:
-    """Recent failure times per key, with at most ``limit`` kept for each."""
+def counted_key(kind: str, value: str) -> str:
+    """The key a username or an address is counted under: its SHA-256, so any text fits and none is stored.
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
+    Not even a password typed into the username field, as people do.
+    """
+    return kind + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def retry_after(self, key: str, now: float) -> int | None:
-        """Seconds until ``key`` may try again, or None if it may now."""
-        failures = self._failures.get(key)
-        if failures is None:
-            return None
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return None
-        if len(failures) < self.limit:
-            return None
-        return max(1, math.ceil(failures[0] + self.window - now))
 
-    def add(self, key: str, now: float) -> None:
-        failures = self._failures.pop(key, None) or deque(maxlen=self.limit)
-        failures.append(now)
-        self._failures[key] = failures  # re-inserted: dicts keep order, so the first key is the stalest
-        if len(self._failures) > MAX_KEYS:
-            del self._failures[next(iter(self._failures))]
+def lock_key(key: str) -> int:
+    """The PostgreSQL advisory lock that attempts against ``key`` take turns on: 64 bits of its hash."""
+    return int.from_bytes(bytes.fromhex(key.partition(":")[2][:16]), "big", signed=True)
 
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
 
-    def discard(self, key: str, at: float) -> None:
-        """Take back the one failure counted for ``key`` at ``at``, if it is still counted."""
-        failures = self._failures.get(key)
-        if failures is not None and at in failures:
-            failures.remove(at)
+@dataclass(frozen=True)
+class Attempt:
+    """An attempt counted against a username and an address, until it succeeds or is withdrawn."""
+
+    username_key: str
+    row_ids: tuple[int, ...]
 
 
 class LoginThrottle:
-    """Failed logins counted per username and per client address."""
+    """Failed logins counted per username and per client address, in the database."""
 
-    def __init__(self, *, per_username: int, per_address: int, window: float) -> None:
-        self.usernames = FailureWindow(per_username, window)
-        self.addresses = FailureWindow(per_address, window)
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        per_username: int,
+        per_address: int,
+        window: float,
+    ) -> None:
+        self._sessions = sessions
+        self.per_username = per_username
+        self.per_address = per_address
+        self.window = window
+        self._swept_at = -math.inf
 
-    def retry_after(self, username: str, address: str) -> int | None:
-        now = time.monotonic()
-        waits = [self.usernames.retry_after(username, now), self.addresses.retry_after(address, now)]
-        return max((wait for wait in waits if wait is not None), default=None)
+    async def attempt(self, db: AsyncSession, username: str, address: str) -> Attempt | int:
+        """Count an attempt, committed before the password is checked; or the seconds to wait, uncounted.
 
-    def attempt(self, username: str, address: str) -> float:
-        """Count an attempt as a failure until it succeeds; returns its time, for ``succeeded``."""
-        now = time.monotonic()
-        self.usernames.add(username, now)
-        self.addresses.add(address, now)
-        return now
+        Attempts against one username or address take turns (SQLite: its single writer; PostgreSQL: an
+        advisory lock per key), so of a burst spread over any number of workers, exactly as many as the
+        limit allows go on.
+        """
+        now = time.time()
+        limits = {counted_key(USERNAME, username): self.per_username, counted_key(ADDRESS, address): self.per_address}
+        keys = tuple(limits)
+        if db.get_bind().dialect.name == "postgresql":  # in this order everywhere, so no two attempts deadlock
+            await db.execute(select(*(func.pg_advisory_xact_lock(lock_key(key)) for key in keys)))
+        inserted = await db.execute(
+            insert(LoginFailure).returning(LoginFailure.id, sort_by_parameter_order=True),
+            [{"key": key, "at": now} for key in keys],
+        )
+        attempt = Attempt(keys[0], tuple(inserted.scalars()))
+        waits = [await self._wait(db, key, limit, now, attempt.row_ids) for key, limit in limits.items()]
+        wait = max((seconds for seconds in waits if seconds is not None), default=None)
+        if wait is not None:
+            await db.rollback()  # a refused attempt extends no window
+            return wait
+        await db.commit()
+        if now - self._swept_at >= self.window:  # each worker deletes what has aged out, once per window
+            self._swept_at = now
+            await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+            await db.commit()
+        return attempt
 
-    def succeeded(self, username: str, address: str, attempted_at: float) -> None:
-        self.usernames.clear(username)
-        self.addresses.discard(address, attempted_at)
+    async def _wait(self, db: AsyncSession, key: str, limit: int, now: float, own: tuple[int, ...]) -> int | None:
+        """Seconds until ``key`` may try again, when earlier failures fill its ``limit``; else None."""
+        # The limit-th newest earlier failure in the window: while there is one, the limit is full.
+        oldest_counted = await db.scalar(
+            select(LoginFailure.at)
+            .where(LoginFailure.key == key, LoginFailure.at > now - self.window, LoginFailure.id.not_in(own))
+            .order_by(LoginFailure.at.desc())
+            .offset(limit - 1)
+            .limit(1)
+        )
+        if oldest_counted is None:
+            return None
+        return max(1, math.ceil(oldest_counted + self.window - now))
 
-    def withdraw(self, username: str, address: str, attempted_at: float) -> None:
-        """Take back an attempt that failed for another reason than a wrong guess (the database was away)."""
-        self.usernames.discard(username, attempted_at)
-        self.addresses.discard(address, attempted_at)
+    async def succeeded(self, db: AsyncSession, attempt: Attempt) -> None:
+        """Clear the username's failures and take back this attempt's count of the address.
+
+        In ``db``'s transaction: committed with the tokens the login issues, or not at all.
+        """
+        await db.execute(
+            delete(LoginFailure).where(
+                (LoginFailure.key == attempt.username_key) | (LoginFailure.id == attempt.row_ids[1])
+            )
+        )
+
+    async def withdraw(self, attempt: Attempt) -> None:
+        """Take back an attempt that failed for another reason than a wrong guess (the database was away).
+
+        In a session of its own, as the request's may be broken. If the database is still away, the
+        attempt counts until it leaves the window.
+        """
+        with contextlib.suppress(*DATABASE_FAILURES):
+            async with self._sessions() as db:
+                await db.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.row_ids)))
+                await db.commit()
