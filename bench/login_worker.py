@@ -75,7 +75,7 @@ OFFLINE_CLIENT = {
 # (module, owner in it or "" for the module itself, attribute, label): the steps worth naming.
 STEPS = (
     ("password_login", "", "verify_password", "argon2id verify, in a worker thread"),
-    ("throttle", "LoginThrottle", "attempt", "failed-login count: INSERT, SELECT x2, COMMIT"),
+    ("throttle", "LoginThrottle", "attempt", "failed-login count: INSERT, SELECT, COMMIT"),
     ("throttle", "LoginThrottle", "succeeded", "failed-login count cleared: DELETE"),
     ("oidc_client", "OidcClient", "exchange_code", "code exchange at the provider (HTTP)"),
     ("id_tokens", "IdTokenVerifier", "verify", "ID token check (RS256, keys cached)"),

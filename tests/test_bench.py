@@ -117,7 +117,10 @@ def test_login_bench_reports_each_login_route_on_both_databases_and_hello_beside
         assert 0 < median <= p90, cells
         assert per_second > 0, cells
         assert cpu > 0, cells
-    assert "argon2id verify, in a worker thread" in login_rows[("password", "sqlite", routes["password"][0])][4]
+    for database in BACKENDS:
+        password_steps = login_rows[("password", database, routes["password"][0])][4]
+        assert "argon2id verify, in a worker thread" in password_steps
+        assert "failed-login count: INSERT, SELECT, COMMIT" in password_steps
     assert "code exchange at the provider (HTTP)" in login_rows[("oidc", "postgresql", routes["oidc"][0])][4]
     assert "- argon2id (m = " in out
     assert "beside the password grant's medians: on sqlite, " in out

@@ -83,31 +83,27 @@ class LoginThrottle:
             [{"key": key, "at": now} for key in keys],
         )
         attempt = Attempt(keys[0], tuple(inserted.scalars()))
-        waits = [await self._wait(db, key, limit, now, attempt.row_ids) for key, limit in limits.items()]
-        wait = max((seconds for seconds in waits if seconds is not None), default=None)
-        if wait is not None:
+        # For each key, its limit-th newest earlier failure in the window: while there is one, the limit is full.
+        earlier = (LoginFailure.at > now - self.window, LoginFailure.id.not_in(attempt.row_ids))
+        counted = (
+            select(LoginFailure.at)
+            .where(LoginFailure.key == key, *earlier)
+            .order_by(LoginFailure.at.desc())
+            .offset(limit - 1)
+            .limit(1)
+            .scalar_subquery()
+            for key, limit in limits.items()
+        )
+        oldest: list[float] = [at for at in (await db.execute(select(*counted))).one() if at is not None]
+        if oldest:
             await db.rollback()  # a refused attempt extends no window
-            return wait
+            return max(1, math.ceil(max(oldest) + self.window - now))
         await db.commit()
         if now - self._swept_at >= self.window:  # each worker deletes what has aged out, once per window
             self._swept_at = now
             await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
             await db.commit()
         return attempt
-
-    async def _wait(self, db: AsyncSession, key: str, limit: int, now: float, own: tuple[int, ...]) -> int | None:
-        """Seconds until ``key`` may try again, when earlier failures fill its ``limit``; else None."""
-        # The limit-th newest earlier failure in the window: while there is one, the limit is full.
-        oldest_counted = await db.scalar(
-            select(LoginFailure.at)
-            .where(LoginFailure.key == key, LoginFailure.at > now - self.window, LoginFailure.id.not_in(own))
-            .order_by(LoginFailure.at.desc())
-            .offset(limit - 1)
-            .limit(1)
-        )
-        if oldest_counted is None:
-            return None
-        return max(1, math.ceil(oldest_counted + self.window - now))
 
     async def succeeded(self, db: AsyncSession, attempt: Attempt) -> None:
         """Clear the username's failures and take back this attempt's count of the address.
