@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
 from typing import Any
 
@@ -27,6 +28,7 @@ from .support import serving
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 ADDRESS = "192.0.2.1"
+SECRET = "a secret of this test, for the keyed hashes of the rows"
 WRONG = {"grant_type": "password", "username": "alice", "password": "not alice's password"}
 
 
@@ -46,7 +48,7 @@ async def counted_rows(accounts: Accounts) -> list[str]:
 
 @pytest.mark.anyio
 async def test_a_login_the_database_could_not_answer_is_not_counted_as_a_guess(accounts: Accounts) -> None:
-    throttle = LoginThrottle(accounts.database.sessions, per_username=2, per_address=2, window=300)
+    throttle = LoginThrottle(accounts.database.sessions, secret=SECRET, per_username=2, per_address=2, window=300)
     app = FastAPI()
     app.state.login_throttle = throttle
     app.state.accounts = accounts
@@ -61,7 +63,7 @@ async def test_a_login_the_database_could_not_answer_is_not_counted_as_a_guess(a
 
 @pytest.mark.anyio
 async def test_attempts_in_flight_count_and_a_success_takes_its_own_back(accounts: Accounts) -> None:
-    throttle = LoginThrottle(accounts.database.sessions, per_username=2, per_address=3, window=300)
+    throttle = LoginThrottle(accounts.database.sessions, secret=SECRET, per_username=2, per_address=3, window=300)
     async with accounts.database.sessions() as db:
         first = await throttle.attempt(db, "alice", ADDRESS)
         assert isinstance(first, Attempt)
@@ -81,12 +83,14 @@ async def test_attempts_in_flight_count_and_a_success_takes_its_own_back(account
 
 @pytest.mark.anyio
 async def test_no_typed_username_or_address_is_stored_and_old_failures_are_deleted(accounts: Accounts) -> None:
-    throttle = LoginThrottle(accounts.database.sessions, per_username=5, per_address=5, window=0.5)
+    throttle = LoginThrottle(accounts.database.sessions, secret=SECRET, per_username=5, per_address=5, window=0.5)
     async with accounts.database.sessions() as db:
         await throttle.attempt(db, "my password typed as the username", ADDRESS)
         keys = await counted_rows(accounts)
         assert len(keys) == 2
         assert not [key for key in keys if "password" in key or ADDRESS in key]
+        plain = hashlib.sha256(b"my password typed as the username").hexdigest()
+        assert not [key for key in keys if plain in key]  # keyed: a dump alone cannot test guesses against it
         await asyncio.sleep(0.6)  # both rows leave the window; the next attempt deletes them
         await throttle.attempt(db, "alice", "192.0.2.2")
     assert len(await counted_rows(accounts)) == 2

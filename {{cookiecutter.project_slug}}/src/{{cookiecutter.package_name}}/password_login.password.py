@@ -72,6 +72,7 @@ def install_password_login(app: FastAPI, settings: Settings, accounts: Accounts)
     accounts.grants["password"] = password_grant
     app.state.login_throttle = LoginThrottle(
         accounts.database.sessions,
+        secret=settings.secret.get_secret_value(),
         per_username=settings.login_failures_per_username,
         per_address=settings.login_failures_per_address,
         window=settings.login_failure_window_seconds,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import math
 import time
 from dataclasses import dataclass
@@ -28,12 +29,10 @@ from .models import LoginFailure
 USERNAME, ADDRESS = "user:", "addr:"
 
 
-def counted_key(kind: str, value: str) -> str:
-    """The key a username or an address is counted under: its SHA-256, so any text fits and none is stored.
-
-    Not even a password typed into the username field, as people do.
-    """
-    return kind + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+def keyed_hash(secret: str) -> hmac.HMAC:
+    """The keyed hash that row keys are made with: HMAC-SHA256 under a key of its own, derived from ``secret``."""
+    key = hmac.digest(secret.encode("utf-8"), b"login failures", "sha256")
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def lock_key(key: str) -> int:
@@ -56,11 +55,13 @@ class LoginThrottle:
         self,
         sessions: async_sessionmaker[AsyncSession],
         *,
+        secret: str,
         per_username: int,
         per_address: int,
         window: float,
     ) -> None:
         self._sessions = sessions
+        self._keyed_hash = keyed_hash(secret)
         self.per_username = per_username
         self.per_address = per_address
         self.window = window
@@ -74,7 +75,10 @@ class LoginThrottle:
         limit allows go on.
         """
         now = time.time()
-        limits = {counted_key(USERNAME, username): self.per_username, counted_key(ADDRESS, address): self.per_address}
+        limits = {
+            self.counted_key(USERNAME, username): self.per_username,
+            self.counted_key(ADDRESS, address): self.per_address,
+        }
         keys = tuple(limits)
         if db.get_bind().dialect.name == "postgresql":  # in this order everywhere, so no two attempts deadlock
             await db.execute(select(*(func.pg_advisory_xact_lock(lock_key(key)) for key in keys)))
@@ -104,6 +108,16 @@ class LoginThrottle:
             await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
             await db.commit()
         return attempt
+
+    def counted_key(self, kind: str, value: str) -> str:
+        """The key a username or an address is counted under: a keyed hash, so any text fits and none is stored.
+
+        Not even a password typed into the username field, as people do; nor one that a dump of the
+        database alone could find by hashing guesses.
+        """
+        mac = self._keyed_hash.copy()
+        mac.update(value.encode("utf-8", "surrogatepass"))
+        return kind + mac.hexdigest()
 
     async def succeeded(self, db: AsyncSession, attempt: Attempt) -> None:
         """Clear the username's failures and take back this attempt's count of the address.
