@@ -21,7 +21,7 @@ from .password_settings import Settings
 from .passwords import verify_password
 from .route_scopes import required_scopes
 from .sessions import TokenResponse, granted_scopes
-from .throttle import LoginThrottle
+from .throttle import LoginThrottle, Refused
 
 MAX_USERNAME_LENGTH = 150
 MAX_PASSWORD_LENGTH = 1024
@@ -44,27 +44,33 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
     # Counted as the lookup matches it: guesses for "Bob" must not hold back "bob".
     address = request.client.host if request.client else "unknown"
     attempt = await throttle.attempt(db, username, address)
-    if isinstance(attempt, int):
+    if isinstance(attempt, Refused):
         raise OAuthError(
             "slow_down", "Too many failed logins; try again later.", status=429, reason="throttled",
-            headers={"Retry-After": str(attempt)},
+            headers={"Retry-After": str(attempt.retry_after)},
         )  # fmt: skip
     user = None
-    if usable_username(username) and len(password) <= MAX_PASSWORD_LENGTH:
-        try:
+    try:
+        if usable_username(username) and len(password) <= MAX_PASSWORD_LENGTH:
             user = await db.scalar(select(User).where(User.username == username))
-        except DATABASE_FAILURES:
-            await throttle.withdraw(attempt)  # the database failed, not a guess: 503, uncounted
-            raise
+            await db.commit()  # no transaction (nor pooled connection) held while the hash is checked
+    except DATABASE_FAILURES:
+        await throttle.withdraw(db, attempt)  # the database failed, not a guess: 503, uncounted
+        raise
     # An unknown user costs one hash too, so the time taken does not tell whether the username exists.
     valid, new_hash = await verify_password(password[:MAX_PASSWORD_LENGTH], user.password_hash if user else None)
     if user is None or not valid or user.disabled:
         raise invalid_grant("user_disabled" if user is not None and valid else "bad_credentials")
-    await throttle.succeeded(db, attempt)
-    if new_hash is not None:
-        user.password_hash = new_hash  # made with other parameters: replaced now, committed with the tokens
-    scopes = granted_scopes(user.scopes, form.get("scope"))
-    return await accounts.sessions.issue_tokens(db, user, scopes)
+    try:
+        await throttle.succeeded(db, attempt)
+        if new_hash is not None:
+            user.password_hash = new_hash  # made with other parameters: replaced now, committed with the tokens
+        scopes = granted_scopes(user.scopes, form.get("scope"))
+        return await accounts.sessions.issue_tokens(db, user, scopes)
+    except BaseException:
+        # The right password is no guess, whatever went wrong after it (the database, a scope not granted).
+        await throttle.withdraw(db, attempt)
+        raise
 
 
 def install_password_login(app: FastAPI, settings: Settings, accounts: Accounts) -> None:

@@ -32,7 +32,7 @@ class Settings(LoginSettings, PasswordRules):
         default=5, ge=1, description="Failed logins allowed per username within the window, then 429."
     )
     login_failures_per_address: int = Field(
-        default=20, ge=1, description="Failed logins allowed per client address within the window, then 429."
+        default=20, ge=1, description="Failed logins allowed per client (IPv4 address, IPv6 /64) within the window."
     )
     login_failure_window_seconds: int = Field(
         default=300, ge=1, description="How long a failed login counts against its username and address."

@@ -4,7 +4,8 @@ A username or address with too many failures inside the window gets 429 with
 ``Retry-After`` until enough of its failures have left the window; a successful
 login clears its username's count (never the address's). An attempt counts as a
 failure from the moment it starts, so guesses sent all at once are held to the
-limit too; one that succeeds takes its own count back. The counts live in the
+limit too; one that turns out not to be a wrong guess (the right password, or a
+database that failed) takes its own count back. The counts live in the
 ``login_failures`` table, so every worker and replica on the database shares one
 limit. A username's limit holds back its owner too, for the rest of the window:
 the price of bounding guesses spread over many addresses.
@@ -13,8 +14,9 @@ the price of bounding guesses spread over many addresses.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
+import ipaddress
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -22,30 +24,52 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .db import DATABASE_FAILURES
+from .db import DATABASE_FAILURES, first_line
 from .models import LoginFailure
 
-# What a row counts against: a username as typed, or a client address.
+logger = logging.getLogger(__name__)
+
+# What a row counts against: a username as typed, or a client address (an IPv6 one by its /64).
 USERNAME, ADDRESS = "user:", "addr:"
+IPV6_CLIENT_PREFIX = 64
+# Keys refused lately, remembered by each worker for a second: a flood of attempts against a full limit
+# costs the database one write a second, not one per attempt. Only a second, as a login that succeeds
+# elsewhere may free its username's limit early. Bounded; the oldest are forgotten first.
+REFUSAL_MEMORY_SECONDS = 1.0
+MAX_REFUSED_KEYS = 10_000
 
 
-def keyed_hash(secret: str) -> hmac.HMAC:
-    """The keyed hash that row keys are made with: HMAC-SHA256 under a key of its own, derived from ``secret``."""
-    key = hmac.digest(secret.encode("utf-8"), b"login failures", "sha256")
-    return hmac.new(key, digestmod=hashlib.sha256)
+def client_network(address: str) -> str:
+    """What one client's attempts are counted under: its IPv4 address, or its IPv6 /64.
 
-
-def lock_key(key: str) -> int:
-    """The PostgreSQL advisory lock that attempts against ``key`` take turns on: 64 bits of its hash."""
-    return int.from_bytes(bytes.fromhex(key.partition(":")[2][:16]), "big", signed=True)
+    A host holds a whole /64 of IPv6 addresses, and ``::ffff:192.0.2.1`` is ``192.0.2.1``. Anything
+    that is no IP address (a Unix socket's peer, say) is counted as it is.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """An attempt counted against a username and an address, until it succeeds or is withdrawn."""
+    """An attempt counted against a username and an address: its two rows, until it ends."""
 
     username_key: str
-    row_ids: tuple[int, ...]
+    username_row: int
+    address_row: int
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An attempt refused because a limit is full, and not counted; the client may retry after this long."""
+
+    retry_after: int
 
 
 class LoginThrottle:
@@ -61,34 +85,52 @@ class LoginThrottle:
         window: float,
     ) -> None:
         self._sessions = sessions
-        self._keyed_hash = keyed_hash(secret)
+        # Keyed: a row's key tells nothing, even to whoever holds a dump of the database and a list of guesses.
+        self._keyed_hash = hmac.new(hmac.digest(secret.encode("utf-8"), b"login failures", "sha256"), None, "sha256")
         self.per_username = per_username
         self.per_address = per_address
         self.window = window
+        # key -> (until when this worker refuses it without asking, the Retry-After's end)
+        self._refused: dict[str, tuple[float, float]] = {}
         self._swept_at = -math.inf
 
-    async def attempt(self, db: AsyncSession, username: str, address: str) -> Attempt | int:
-        """Count an attempt, committed before the password is checked; or the seconds to wait, uncounted.
+    def counted_key(self, kind: str, value: str) -> str:
+        """The key a username or an address is counted under: a keyed hash, so any text fits and none is kept.
+
+        Not even a password typed into the username field, as people do.
+        """
+        mac = self._keyed_hash.copy()
+        mac.update(f"{kind}{value}".encode("utf-8", "surrogatepass"))
+        return kind + mac.hexdigest()
+
+    async def attempt(self, db: AsyncSession, username: str, address: str) -> Attempt | Refused:
+        """Count an attempt, committed before the password is checked; or refuse it, uncounted.
 
         Attempts against one username or address take turns (SQLite: its single writer; PostgreSQL: an
-        advisory lock per key), so of a burst spread over any number of workers, exactly as many as the
-        limit allows go on.
+        advisory lock per key, in READ COMMITTED whatever the database's default), so of a burst spread
+        over any number of workers, exactly as many as the limit allows go on.
         """
-        now = time.time()
         limits = {
             self.counted_key(USERNAME, username): self.per_username,
-            self.counted_key(ADDRESS, address): self.per_address,
+            self.counted_key(ADDRESS, client_network(address)): self.per_address,
         }
-        keys = tuple(limits)
-        if db.get_bind().dialect.name == "postgresql":  # in this order everywhere, so no two attempts deadlock
-            await db.execute(select(*(func.pg_advisory_xact_lock(lock_key(key)) for key in keys)))
+        refused = self._remembered_refusal(limits)
+        if refused is not None:
+            return refused
+        if db.get_bind().dialect.name == "postgresql":
+            # Each statement must see what the lock's last holder committed: READ COMMITTED. The locks are taken
+            # one at a time, in one order everywhere, so no two attempts can deadlock.
+            await db.connection(execution_options={"isolation_level": "READ COMMITTED"})
+            for lock in sorted(int.from_bytes(bytes.fromhex(key[-16:]), "big", signed=True) for key in limits):
+                await db.execute(select(func.pg_advisory_xact_lock(lock)))
+        now = time.time()  # after the wait for the lock, so that no Retry-After exceeds the window
         inserted = await db.execute(
             insert(LoginFailure).returning(LoginFailure.id, sort_by_parameter_order=True),
-            [{"key": key, "at": now} for key in keys],
+            [{"key": key, "at": now} for key in limits],
         )
-        attempt = Attempt(keys[0], tuple(inserted.scalars()))
+        username_row, address_row = inserted.scalars()
         # For each key, its limit-th newest earlier failure in the window: while there is one, the limit is full.
-        earlier = (LoginFailure.at > now - self.window, LoginFailure.id.not_in(attempt.row_ids))
+        earlier = (LoginFailure.at > now - self.window, LoginFailure.id.not_in((username_row, address_row)))
         counted = (
             select(LoginFailure.at)
             .where(LoginFailure.key == key, *earlier)
@@ -98,26 +140,44 @@ class LoginThrottle:
             .scalar_subquery()
             for key, limit in limits.items()
         )
-        oldest: list[float] = [at for at in (await db.execute(select(*counted))).one() if at is not None]
-        if oldest:
+        oldest_counted = (await db.execute(select(*counted))).one()
+        full_until = {key: at + self.window for key, at in zip(limits, oldest_counted, strict=True) if at is not None}
+        if full_until:
             await db.rollback()  # a refused attempt extends no window
-            return max(1, math.ceil(max(oldest) + self.window - now))
+            for key, until in full_until.items():
+                self._refused[key] = (now + REFUSAL_MEMORY_SECONDS, until)
+            return Refused(max(1, math.ceil(max(full_until.values()) - now)))
         await db.commit()
-        if now - self._swept_at >= self.window:  # each worker deletes what has aged out, once per window
-            self._swept_at = now
-            await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
-            await db.commit()
-        return attempt
+        await self._sweep(now)
+        return Attempt(next(iter(limits)), username_row, address_row)
 
-    def counted_key(self, kind: str, value: str) -> str:
-        """The key a username or an address is counted under: a keyed hash, so any text fits and none is stored.
+    def _remembered_refusal(self, limits: dict[str, int]) -> Refused | None:
+        """A refusal this worker saw lately for one of the keys, still in force; else None."""
+        now = time.time()
+        seen = (self._refused.get(key, (-math.inf, -math.inf)) for key in limits)
+        ends = [until for forget_at, until in seen if forget_at > now and until > now]
+        if ends:
+            return Refused(max(1, math.ceil(max(ends) - now)))
+        if len(self._refused) > MAX_REFUSED_KEYS:
+            self._refused = {key: seen for key, seen in self._refused.items() if seen[0] > now}
+            while len(self._refused) > MAX_REFUSED_KEYS:
+                del self._refused[next(iter(self._refused))]
+        return None
 
-        Not even a password typed into the username field, as people do; nor one that a dump of the
-        database alone could find by hashing guesses.
+    async def _sweep(self, now: float) -> None:
+        """Delete what has left the window, once per window in each worker, in a session of its own.
+
+        Never fails a login: if the database cannot do it now, the next sweep will.
         """
-        mac = self._keyed_hash.copy()
-        mac.update(value.encode("utf-8", "surrogatepass"))
-        return kind + mac.hexdigest()
+        if now - self._swept_at < self.window:
+            return
+        self._swept_at = now
+        try:
+            async with self._sessions() as db:
+                await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+                await db.commit()
+        except DATABASE_FAILURES as error:
+            logger.warning("login_failures sweep failed, to be retried: %s", first_line(error))
 
     async def succeeded(self, db: AsyncSession, attempt: Attempt) -> None:
         """Clear the username's failures and take back this attempt's count of the address.
@@ -126,17 +186,20 @@ class LoginThrottle:
         """
         await db.execute(
             delete(LoginFailure).where(
-                (LoginFailure.key == attempt.username_key) | (LoginFailure.id == attempt.row_ids[1])
+                (LoginFailure.key == attempt.username_key) | (LoginFailure.id == attempt.address_row)
             )
         )
 
-    async def withdraw(self, attempt: Attempt) -> None:
-        """Take back an attempt that failed for another reason than a wrong guess (the database was away).
+    async def withdraw(self, db: AsyncSession, attempt: Attempt) -> None:
+        """Take back an attempt that was no wrong guess: the right password, or a database that failed.
 
-        In a session of its own, as the request's may be broken. If the database is still away, the
+        ``db``, the login's session, is rolled back first: its transaction may hold locks the deletion
+        needs, or be broken. The deletion has a session of its own; if the database is still away, the
         attempt counts until it leaves the window.
         """
         with contextlib.suppress(*DATABASE_FAILURES):
-            async with self._sessions() as db:
-                await db.execute(delete(LoginFailure).where(LoginFailure.id.in_(attempt.row_ids)))
-                await db.commit()
+            await db.rollback()
+            async with self._sessions() as own:
+                rows = (attempt.username_row, attempt.address_row)
+                await own.execute(delete(LoginFailure).where(LoginFailure.id.in_(rows)))
+                await own.commit()
