@@ -84,6 +84,8 @@ DATABASE_ERRORS = {
     "53300": 503,  # too many connections
     "08006": 503,  # connection failure
     "3D000": 503,  # no such database
+    "40001": 503,  # serialization failure: try again
+    "40P01": 503,  # deadlock detected: try again
     "42P01": 500,  # no such table: a query that is wrong, not a database that is away
     "23505": 500,  # unique violation
 }

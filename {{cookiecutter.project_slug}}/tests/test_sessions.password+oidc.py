@@ -186,6 +186,30 @@ async def test_a_login_under_way_when_the_users_sessions_end_gets_no_tokens(acco
         assert (await accounts.sessions.issue_tokens(db, after, "")).access_token
 
 
+async def test_two_changes_in_one_second_each_refuse_a_login_that_read_the_user_before_them(
+    accounts: Accounts,
+) -> None:
+    user = await add_user(accounts)
+
+    async def end_sessions() -> int:
+        async with accounts.database.sessions() as admin:
+            stored = await admin.get(User, user.id)
+            assert stored is not None
+            await end_user_sessions(admin, stored)
+            await admin.commit()
+            return stored.not_before
+
+    first = await end_sessions()  # users revoke
+    async with accounts.database.sessions() as login:
+        read = await login.get(User, user.id)  # a login reads the user between the two changes
+        assert read is not None
+        second = await end_sessions()  # users set-password, a few milliseconds later: the same second
+        with pytest.raises(OAuthError) as refused:
+            await accounts.sessions.issue_tokens(login, read, "")
+    assert second > first
+    assert refused.value.reason == "user_changed_during_login"
+
+
 async def refused_by_a_new_worker(settings: Settings, token: str) -> None:
     """Check that a worker started now, which reads the revocations from the database, refuses ``token``."""
     other = Accounts(settings)

@@ -49,6 +49,8 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 # DBAPIErrors: connection exceptions, insufficient resources (too many connections), operator intervention
 # (shutting down, starting up), system errors, and a role or database it does not know (a misconfiguration).
 UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "58", "28", "3D"})
+# A transaction PostgreSQL rolled back for its own reasons (serialization failure, deadlock): try again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 # SQLite's result codes for a database that cannot serve now (busy, locked, cannot open, I/O, full). It
 # raises "no such table" and syntax errors as OperationalErrors too (SQLITE_ERROR): those are wrong queries.
 SQLITE_UNAVAILABLE_CODES = frozenset(
@@ -68,7 +70,8 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, exc.DBAPIError):
         sqlstate = getattr(error.orig, "sqlstate", None)
         return error.connection_invalidated or (
-            isinstance(sqlstate, str) and sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+            isinstance(sqlstate, str)
+            and (sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES)
         )
     return False
 
@@ -92,7 +95,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 
 def create_engine(url: str, *, timeout: float) -> AsyncEngine:
-    """An engine that gives up after ``timeout`` seconds instead of hanging on a database that is away."""
+    """An engine that gives up after ``timeout`` seconds instead of hanging on a database that is away.
+
+    On PostgreSQL its transactions are READ COMMITTED, whatever the database's default.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # sqlite3's timeout is its busy timeout: a writer waits this long for another one.
@@ -100,7 +106,11 @@ def create_engine(url: str, *, timeout: float) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"timeout": timeout, "command_timeout": timeout} if parsed.get_driver_name() == "asyncpg" else {}
-    return create_async_engine(parsed, pool_pre_ping=True, pool_timeout=timeout, connect_args=connect_args)
+    # The isolation every transaction here is written for, whatever the database's default: under REPEATABLE
+    # READ or SERIALIZABLE, logins that change one row at once would fail each other.
+    return create_async_engine(
+        parsed, pool_pre_ping=True, pool_timeout=timeout, connect_args=connect_args, isolation_level="READ COMMITTED"
+    )
 
 
 class Database:

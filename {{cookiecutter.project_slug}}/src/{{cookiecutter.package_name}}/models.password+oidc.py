@@ -94,4 +94,6 @@ class LoginFailure(Base):
     key: Mapped[str] = mapped_column(String(80))
     # When it was attempted, in epoch seconds with their fraction.
     at: Mapped[float] = mapped_column(Float)
+    # Until the password is checked: a limit full of attempts in flight frees up within a second or so.
+    in_flight: Mapped[bool] = mapped_column(default=True)
 {%- endif %}

@@ -43,7 +43,7 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
         raise OAuthError("invalid_request", "The username and password are required.", reason="missing_credentials")
     # Counted as the lookup matches it: guesses for "Bob" must not hold back "bob".
     address = request.client.host if request.client else "unknown"
-    attempt = await throttle.attempt(db, username, address)
+    attempt = await throttle.attempt(username, address)
     if isinstance(attempt, Refused):
         raise OAuthError(
             "slow_down", "Too many failed logins; try again later.", status=429, reason="throttled",
@@ -60,29 +60,25 @@ async def password_grant(request: Request, form: dict[str, str], db: AsyncSessio
     # An unknown user costs one hash too, so the time taken does not tell whether the username exists.
     valid, new_hash = await verify_password(password[:MAX_PASSWORD_LENGTH], user.password_hash if user else None)
     if user is None or not valid or user.disabled:
+        await throttle.failed(attempt)
         raise invalid_grant("user_disabled" if user is not None and valid else "bad_credentials")
     try:
-        await throttle.succeeded(db, attempt)
         if new_hash is not None:
             user.password_hash = new_hash  # made with other parameters: replaced now, committed with the tokens
         scopes = granted_scopes(user.scopes, form.get("scope"))
-        return await accounts.sessions.issue_tokens(db, user, scopes)
+        issued = await accounts.sessions.issue_tokens(db, user, scopes)
     except BaseException:
         # The right password is no guess, whatever went wrong after it (the database, a scope not granted).
         await throttle.withdraw(db, attempt)
         raise
+    await throttle.succeeded(attempt)
+    return issued
 
 
 def install_password_login(app: FastAPI, settings: Settings, accounts: Accounts) -> None:
     """Accept the password grant, and let /docs log in with a username and password (Authorize)."""
     accounts.grants["password"] = password_grant
-    app.state.login_throttle = LoginThrottle(
-        accounts.database.sessions,
-        secret=settings.secret.get_secret_value(),
-        per_username=settings.login_failures_per_username,
-        per_address=settings.login_failures_per_address,
-        window=settings.login_failure_window_seconds,
-    )
+    app.state.login_throttle = LoginThrottle(accounts.database.sessions, settings)
     plain_openapi = app.openapi
     with_login: dict[str, Any] = {}
 

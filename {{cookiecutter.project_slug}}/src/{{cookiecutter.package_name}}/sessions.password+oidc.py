@@ -16,9 +16,10 @@ import time
 from typing import NoReturn
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .access_tokens import AccessTokenSigner
 from .login_settings import LoginSettings
@@ -238,8 +239,18 @@ async def end_user_sessions(db: AsyncSession, user: User) -> None:
     # take the time, so that every token issued before the revocation is dated before not_before.
     await lock_user_row(db, user.id)
     now = int(time.time())
-    # The next second: tokens issued in this one, before the revocation, are refused too.
-    user.not_before = now + 1
+    # The next second: tokens issued in this one, before the revocation, are refused too. And always later
+    # than the last one: of two changes in one second (users revoke, then set-password), the second must
+    # refuse a login that read the user between them. Only changes in the same second push it further.
+    later = case((User.not_before > now, User.not_before + 1), else_=now + 1)
+    raised = await db.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(not_before=later)
+        .returning(User.not_before)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(user, "not_before", raised.scalar_one())
     await db.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))

@@ -21,11 +21,13 @@ import math
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Executable, ScalarSelect, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .db import DATABASE_FAILURES, first_line
+from .log_throttle import LogThrottle
 from .models import LoginFailure
+from .password_settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -75,24 +77,18 @@ class Refused:
 class LoginThrottle:
     """Failed logins counted per username and per client address, in the database."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        secret: str,
-        per_username: int,
-        per_address: int,
-        window: float,
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessions = sessions
         # Keyed: a row's key tells nothing, even to whoever holds a dump of the database and a list of guesses.
-        self._keyed_hash = hmac.new(hmac.digest(secret.encode("utf-8"), b"login failures", "sha256"), None, "sha256")
-        self.per_username = per_username
-        self.per_address = per_address
-        self.window = window
+        secret = settings.secret.get_secret_value().encode("utf-8")
+        self._keyed_hash = hmac.new(hmac.digest(secret, b"login failures", "sha256"), None, "sha256")
+        self.per_username = settings.login_failures_per_username
+        self.per_address = settings.login_failures_per_address
+        self.window = settings.login_failure_window_seconds
         # key -> (until when this worker refuses it without asking, the Retry-After's end)
         self._refused: dict[str, tuple[float, float]] = {}
         self._swept_at = -math.inf
+        self._log_throttle = LogThrottle(settings.log_repeat_seconds)
 
     def counted_key(self, kind: str, value: str) -> str:
         """The key a username or an address is counted under: a keyed hash, so any text fits and none is kept.
@@ -103,12 +99,13 @@ class LoginThrottle:
         mac.update(f"{kind}{value}".encode("utf-8", "surrogatepass"))
         return kind + mac.hexdigest()
 
-    async def attempt(self, db: AsyncSession, username: str, address: str) -> Attempt | Refused:
+    async def attempt(self, username: str, address: str) -> Attempt | Refused:
         """Count an attempt, committed before the password is checked; or refuse it, uncounted.
 
         Attempts against one username or address take turns (SQLite: its single writer; PostgreSQL: an
-        advisory lock per key, in READ COMMITTED whatever the database's default), so of a burst spread
-        over any number of workers, exactly as many as the limit allows go on.
+        advisory lock per key, each statement seeing what the lock's last holder committed), so of a burst
+        spread over any number of workers, exactly as many as the limit allows go on. An attempt counts as
+        in flight until ``failed``, ``succeeded`` or ``withdraw``.
         """
         limits = {
             self.counted_key(USERNAME, username): self.per_username,
@@ -117,89 +114,126 @@ class LoginThrottle:
         refused = self._remembered_refusal(limits)
         if refused is not None:
             return refused
-        if db.get_bind().dialect.name == "postgresql":
-            # Each statement must see what the lock's last holder committed: READ COMMITTED. The locks are taken
-            # one at a time, in one order everywhere, so no two attempts can deadlock.
-            await db.connection(execution_options={"isolation_level": "READ COMMITTED"})
-            for lock in sorted(int.from_bytes(bytes.fromhex(key[-16:]), "big", signed=True) for key in limits):
-                await db.execute(select(func.pg_advisory_xact_lock(lock)))
-        now = time.time()  # after the wait for the lock, so that no Retry-After exceeds the window
-        inserted = await db.execute(
-            insert(LoginFailure).returning(LoginFailure.id, sort_by_parameter_order=True),
-            [{"key": key, "at": now} for key in limits],
-        )
-        username_row, address_row = inserted.scalars()
-        # For each key, its limit-th newest earlier failure in the window: while there is one, the limit is full.
-        earlier = (LoginFailure.at > now - self.window, LoginFailure.id.not_in((username_row, address_row)))
-        counted = (
-            select(LoginFailure.at)
-            .where(LoginFailure.key == key, *earlier)
-            .order_by(LoginFailure.at.desc())
-            .offset(limit - 1)
-            .limit(1)
-            .scalar_subquery()
-            for key, limit in limits.items()
-        )
-        oldest_counted = (await db.execute(select(*counted))).one()
-        full_until = {key: at + self.window for key, at in zip(limits, oldest_counted, strict=True) if at is not None}
-        if full_until:
-            await db.rollback()  # a refused attempt extends no window
-            for key, until in full_until.items():
-                self._refused[key] = (now + REFUSAL_MEMORY_SECONDS, until)
-            return Refused(max(1, math.ceil(max(full_until.values()) - now)))
-        await db.commit()
+        async with self._sessions() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                # One lock at a time, in one order everywhere, so no two attempts can deadlock.
+                for lock in sorted(int.from_bytes(bytes.fromhex(key[-16:]), "big", signed=True) for key in limits):
+                    await db.execute(select(func.pg_advisory_xact_lock(lock)))
+            now = time.time()  # after the wait for the lock, so that no Retry-After exceeds the window
+            inserted = await db.execute(
+                insert(LoginFailure).returning(LoginFailure.id, sort_by_parameter_order=True),
+                [{"key": key, "at": now, "in_flight": True} for key in limits],
+            )
+            username_row, address_row = inserted.scalars()
+            full_until = await self._full_until(db, limits, now, (username_row, address_row))
+            if full_until:
+                await db.rollback()  # a refused attempt extends no window
+                for key, until in full_until.items():
+                    self._refused[key] = (now + REFUSAL_MEMORY_SECONDS, until)
+                return Refused(max(1, math.ceil(max(full_until.values()) - now)))
+            await db.commit()
         await self._sweep(now)
         return Attempt(next(iter(limits)), username_row, address_row)
 
+    async def _full_until(
+        self, db: AsyncSession, limits: dict[str, int], now: float, own: tuple[int, int]
+    ) -> dict[str, float]:
+        """The keys whose limit earlier attempts fill, each with when a retry may find room.
+
+        Full while a key has ``limit`` earlier attempts in the window, failed or in flight. A retry may find
+        room once enough failures leave the window; if attempts in flight fill the limit, in a second, as
+        each of them either fails (and the limit stays full) or is taken back.
+        """
+        earlier = (LoginFailure.at > now - self.window, LoginFailure.id.not_in(own))
+
+        def limit_th_newest(key: str, limit: int, *only: ColumnElement[bool]) -> ScalarSelect[float]:
+            return (
+                select(LoginFailure.at)
+                .where(LoginFailure.key == key, *earlier, *only)
+                .order_by(LoginFailure.at.desc())
+                .offset(limit - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        checks = [
+            check
+            for key, limit in limits.items()
+            for check in (limit_th_newest(key, limit), limit_th_newest(key, limit, LoginFailure.in_flight.is_(False)))
+        ]
+        found = (await db.execute(select(*checks))).one()
+        full_until = {}
+        for number, key in enumerate(limits):
+            counted, failed = found[2 * number], found[2 * number + 1]
+            if counted is not None:
+                full_until[key] = now + 1 if failed is None else failed + self.window
+        return full_until
+
     def _remembered_refusal(self, limits: dict[str, int]) -> Refused | None:
-        """A refusal this worker saw lately for one of the keys, still in force; else None."""
+        """A refusal this worker saw lately for one of the keys, still in force; else None.
+
+        Once a second, one attempt per key asks the database again, the others still refused meanwhile.
+        """
         now = time.time()
-        seen = (self._refused.get(key, (-math.inf, -math.inf)) for key in limits)
-        ends = [until for forget_at, until in seen if forget_at > now and until > now]
+        ends = []
+        for key in limits:
+            forget_at, until = self._refused.get(key, (-math.inf, -math.inf))
+            if until <= now:
+                self._refused.pop(key, None)
+            elif forget_at > now:
+                ends.append(until)
+            else:  # this attempt asks the database; the next ones are refused for another second meanwhile
+                self._refused[key] = (now + REFUSAL_MEMORY_SECONDS, until)
         if ends:
             return Refused(max(1, math.ceil(max(ends) - now)))
         if len(self._refused) > MAX_REFUSED_KEYS:
-            self._refused = {key: seen for key, seen in self._refused.items() if seen[0] > now}
+            self._refused = {key: seen for key, seen in self._refused.items() if seen[1] > now}
             while len(self._refused) > MAX_REFUSED_KEYS:
                 del self._refused[next(iter(self._refused))]
         return None
 
     async def _sweep(self, now: float) -> None:
-        """Delete what has left the window, once per window in each worker, in a session of its own.
+        """Delete what has left the window, once per window in each worker.
 
         Never fails a login: if the database cannot do it now, the next sweep will.
         """
         if now - self._swept_at < self.window:
             return
         self._swept_at = now
-        try:
-            async with self._sessions() as db:
-                await db.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
-                await db.commit()
-        except DATABASE_FAILURES as error:
-            logger.warning("login_failures sweep failed, to be retried: %s", first_line(error))
+        await self._write("sweep", delete(LoginFailure).where(LoginFailure.at <= now - self.window))
 
-    async def succeeded(self, db: AsyncSession, attempt: Attempt) -> None:
-        """Clear the username's failures and take back this attempt's count of the address.
+    async def failed(self, attempt: Attempt) -> None:
+        """The attempt was a wrong guess: it counts as a failure until it leaves the window."""
+        rows = (attempt.username_row, attempt.address_row)
+        await self._write("failure", update(LoginFailure).where(LoginFailure.id.in_(rows)).values(in_flight=False))
 
-        In ``db``'s transaction: committed with the tokens the login issues, or not at all.
-        """
-        await db.execute(
-            delete(LoginFailure).where(
-                (LoginFailure.key == attempt.username_key) | (LoginFailure.id == attempt.address_row)
-            )
-        )
+    async def succeeded(self, attempt: Attempt) -> None:
+        """Clear the username's failures and take back this attempt's count of the address (tokens issued)."""
+        mine = (LoginFailure.key == attempt.username_key) | (LoginFailure.id == attempt.address_row)
+        await self._write("success", delete(LoginFailure).where(mine))
 
     async def withdraw(self, db: AsyncSession, attempt: Attempt) -> None:
         """Take back an attempt that was no wrong guess: the right password, or a database that failed.
 
         ``db``, the login's session, is rolled back first: its transaction may hold locks the deletion
-        needs, or be broken. The deletion has a session of its own; if the database is still away, the
-        attempt counts until it leaves the window.
+        needs (SQLite's writer), or be broken.
         """
         with contextlib.suppress(*DATABASE_FAILURES):
             await db.rollback()
-            async with self._sessions() as own:
-                rows = (attempt.username_row, attempt.address_row)
-                await own.execute(delete(LoginFailure).where(LoginFailure.id.in_(rows)))
-                await own.commit()
+        rows = (attempt.username_row, attempt.address_row)
+        await self._write("withdrawal", delete(LoginFailure).where(LoginFailure.id.in_(rows)))
+
+    async def _write(self, what: str, statement: Executable) -> None:
+        """Run and commit one statement; a database that cannot now is logged, and fails no login.
+
+        An attempt left in flight so counts as a failure until it leaves the window.
+        """
+        try:
+            async with self._sessions() as db:
+                await db.execute(statement)
+                await db.commit()
+        except DATABASE_FAILURES as error:
+            repeated = self._log_throttle.admit(what)  # an outage fails every login: one line per interval
+            if repeated is not None:
+                message = "login_failures %s not written: %s (repeated=%d)"
+                logger.warning(message, what, first_line(error), repeated)

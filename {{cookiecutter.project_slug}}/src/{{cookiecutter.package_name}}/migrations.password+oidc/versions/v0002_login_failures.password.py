@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("id", ROW_ID, primary_key=True),
         sa.Column("key", sa.String(80), nullable=False),
         sa.Column("at", sa.Float(), nullable=False),
+        sa.Column("in_flight", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_login_failures_key_at", "login_failures", ["key", "at"])
     op.create_index("ix_login_failures_at", "login_failures", ["at"])
