@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,44 +229,33 @@ def test_the_right_password_is_no_guess_even_when_the_login_fails_after_it(
         assert http.post("/token", data=right).status_code == 200
 
 
-@contextlib.contextmanager
-def two_replicas(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """The service in two processes of its own on one database, as two replicas; their URLs."""
-    with (
-        serving_process(environment(settings), tmp_path) as one,
-        serving_process(environment(settings), tmp_path) as two,
-    ):
-        yield one, two
-
-
-def test_replicas_share_one_limit(settings: Settings, tmp_path: Path) -> None:
+def test_two_replicas_share_one_limit_one_guess_at_a_time_and_all_at_once(settings: Settings, tmp_path: Path) -> None:
     limit = settings.login_failures_per_username
-    with two_replicas(settings, tmp_path) as (one, two):
-        replicas = [httpx2.Client(base_url=url) for url in (one, two)]
-        statuses = [replicas[number % 2].post("/token", data=WRONG).status_code for number in range(limit + 2)]
-        for replica in replicas:
-            replica.close()
-    assert statuses == [400] * limit + [429, 429]
+    bob = {**WRONG, "username": "bob"}
 
+    async def burst(clients: list[httpx2.AsyncClient]) -> list[int]:
+        guesses = [{**bob, "password": f"guess {number}"} for number in range(4 * limit)]
+        answers = await asyncio.gather(
+            *(clients[number % 2].post("/token", data=guess) for number, guess in enumerate(guesses))
+        )
+        return [answer.status_code for answer in answers]
 
-def test_guesses_sent_at_once_to_two_replicas_are_held_to_the_limit(settings: Settings, tmp_path: Path) -> None:
-    limit = settings.login_failures_per_username
-
-    async def burst(urls: tuple[str, str]) -> list[int]:
+    async def guesses(urls: tuple[str, str]) -> tuple[list[int], list[int]]:
         clients = [httpx2.AsyncClient(base_url=url, timeout=60) for url in urls]
         try:
-            guesses = [{**WRONG, "password": f"guess {number}"} for number in range(4 * limit)]
-            answers = await asyncio.gather(
-                *(clients[number % 2].post("/token", data=guess) for number, guess in enumerate(guesses))
-            )
+            one_by_one = [
+                (await clients[number % 2].post("/token", data=WRONG)).status_code for number in range(limit + 2)
+            ]
+            return one_by_one, await burst(clients)
         finally:
             for client in clients:
                 await client.aclose()
-        return [answer.status_code for answer in answers]
 
-    with two_replicas(settings, tmp_path) as (one, two):
-        statuses = asyncio.run(burst((one, two)))
-    assert Counter(statuses) == {400: limit, 429: 3 * limit}  # every guess past the limit refused before its check
+    environ = environment(settings)  # the service in two processes of its own on one database, as two replicas
+    with serving_process(environ, tmp_path) as one, serving_process(environ, tmp_path) as two:
+        one_by_one, at_once = asyncio.run(guesses((one, two)))
+    assert one_by_one == [400] * limit + [429, 429]
+    assert Counter(at_once) == {400: limit, 429: 3 * limit}  # every guess past the limit refused before its check
 
 
 @pytest.fixture
