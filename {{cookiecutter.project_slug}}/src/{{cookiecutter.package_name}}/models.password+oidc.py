@@ -90,7 +90,7 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    # "user:" or "addr:" and the SHA-256 (hex) of the username as typed or of the client's address.
+    # "user:" or "addr:" and an HMAC-SHA256 (hex) of the username as typed or of the client's network.
     key: Mapped[str] = mapped_column(String(80))
     # When it was attempted, in epoch seconds with their fraction.
     at: Mapped[float] = mapped_column(Float)

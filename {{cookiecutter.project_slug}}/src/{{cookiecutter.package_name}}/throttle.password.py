@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Executable, ScalarSelect, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from .db import DATABASE_FAILURES, first_line
+from .db import DATABASE_FAILURES, first_line, is_unavailable
 from .log_throttle import LogThrottle
 from .models import LoginFailure
 from .password_settings import Settings
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 USERNAME, ADDRESS = "user:", "addr:"
 IPV6_CLIENT_PREFIX = 64
 # Keys refused lately, remembered by each worker for a second: a flood of attempts against a full limit
-# costs the database one write a second, not one per attempt. Only a second, as a login that succeeds
+# costs the database one query a second, not one per attempt. Only a second, as a login that succeeds
 # elsewhere may free its username's limit early. Bounded; the oldest are forgotten first.
 REFUSAL_MEMORY_SECONDS = 1.0
 MAX_REFUSED_KEYS = 10_000
@@ -162,12 +162,11 @@ class LoginThrottle:
             for check in (limit_th_newest(key, limit), limit_th_newest(key, limit, LoginFailure.in_flight.is_(False)))
         ]
         found = (await db.execute(select(*checks))).one()
-        full_until = {}
-        for number, key in enumerate(limits):
-            counted, failed = found[2 * number], found[2 * number + 1]
-            if counted is not None:
-                full_until[key] = now + 1 if failed is None else failed + self.window
-        return full_until
+        return {
+            key: now + 1 if failed is None else failed + self.window
+            for key, counted, failed in zip(limits, found[::2], found[1::2], strict=True)
+            if counted is not None
+        }
 
     def _remembered_refusal(self, limits: dict[str, int]) -> Refused | None:
         """A refusal this worker saw lately for one of the keys, still in force; else None.
@@ -226,13 +225,16 @@ class LoginThrottle:
     async def _write(self, what: str, statement: Executable) -> None:
         """Run and commit one statement; a database that cannot now is logged, and fails no login.
 
-        An attempt left in flight so counts as a failure until it leaves the window.
+        An attempt left in flight so counts as a failure until it leaves the window. A wrong query is no
+        outage: it raises, as everywhere else.
         """
         try:
             async with self._sessions() as db:
                 await db.execute(statement)
                 await db.commit()
         except DATABASE_FAILURES as error:
+            if not is_unavailable(error):
+                raise
             repeated = self._log_throttle.admit(what)  # an outage fails every login: one line per interval
             if repeated is not None:
                 message = "login_failures %s not written: %s (repeated=%d)"
